@@ -1,0 +1,25 @@
+import { API_VERSION, checkHandshake } from '../version';
+
+describe('checkHandshake', () => {
+  it('accepts a server that speaks the same API', () => {
+    const result = checkHandshake('0.1.0', { version: '0.1.0', api: API_VERSION });
+    expect(result.ok).toBe(true);
+  });
+
+  it('says plainly when the server extension is missing', () => {
+    const result = checkHandshake('0.1.0', undefined, 'HTTP 404');
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.reason).toContain('not running');
+      expect(result.reason).toContain('HTTP 404');
+    }
+  });
+
+  it('refuses a server of another API generation', () => {
+    const result = checkHandshake('0.1.0', { version: '9.0.0', api: API_VERSION + 1 });
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.reason).toContain('9.0.0');
+    }
+  });
+});

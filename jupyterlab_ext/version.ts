@@ -1,0 +1,43 @@
+/** The version handshake between the frontend and the server extension. */
+
+/** Answer of `GET /nbrepro/api/version`. */
+export interface IVersionInfo {
+  version: string;
+  api: number;
+}
+
+/** The REST API generation this frontend speaks. */
+export const API_VERSION = 1;
+
+/** Outcome of comparing the server's answer with this frontend. */
+export type HandshakeResult =
+  | { ok: true; server: IVersionInfo }
+  | { ok: false; reason: string; server?: IVersionInfo };
+
+/**
+ * Decide whether the server extension fits this frontend. A missing server (`server` undefined)
+ * or a different API generation is reported in words a user can act on.
+ */
+export function checkHandshake(
+  frontendVersion: string,
+  server: IVersionInfo | undefined,
+  error?: string
+): HandshakeResult {
+  if (server === undefined) {
+    return {
+      ok: false,
+      reason:
+        'The nbrepro server extension is not running' +
+        (error ? ` (${error})` : '') +
+        '. Install nbrepro with pip in the environment that runs Jupyter and restart JupyterLab.'
+    };
+  }
+  if (server.api !== API_VERSION) {
+    return {
+      ok: false,
+      server,
+      reason: `The nbrepro server extension ${server.version} speaks API ${server.api}; this frontend (${frontendVersion}) needs API ${API_VERSION}. Reinstall nbrepro so both parts match.`
+    };
+  }
+  return { ok: true, server };
+}

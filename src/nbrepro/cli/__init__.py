@@ -1,0 +1,67 @@
+"""The ``nbrepro`` command line: a thin layer over the core.
+
+Each subcommand lives in its own module exposing ``register(subparsers)``, which adds an argparse
+parser and sets ``func`` to a callable ``(args) -> int``. Modules import only ``argparse`` at
+module level and import the core inside ``func``, so ``nbrepro --help`` stays fast.
+
+Errors are translated here, once: any :class:`nbrepro.errors.NbreproError` becomes a one-line
+``nbrepro: error: ...`` on stderr and its exit code; Ctrl-C exits 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from importlib import import_module
+
+from .. import __version__
+from ..errors import EXIT_INTERRUPTED, EXIT_USAGE, NbreproError
+
+#: Subcommand modules, in the order ``--help`` lists them.
+SUBCOMMANDS = ("verify", "check", "env", "run", "runs")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with nbrepro's exit code for usage errors (2, as argparse already uses)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"nbrepro: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the full argument parser (all subcommands)."""
+    parser = _Parser(
+        prog="nbrepro",
+        description="Make notebook reproducibility visible while you work and provable in CI.",
+    )
+    parser.add_argument("--version", action="version", version=f"nbrepro {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in SUBCOMMANDS:
+        try:
+            module = import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+            continue
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(func(args))
+    except NbreproError as exc:
+        print(f"nbrepro: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("nbrepro: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
