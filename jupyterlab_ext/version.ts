@@ -11,8 +11,7 @@ export const API_VERSION = 1;
 
 /** Outcome of comparing the server's answer with this frontend. */
 export type HandshakeResult =
-  | { ok: true; server: IVersionInfo }
-  | { ok: false; reason: string; server?: IVersionInfo };
+  { ok: true; server: IVersionInfo } | { ok: false; reason: string; server?: IVersionInfo };
 
 /**
  * Decide whether the server extension fits this frontend. A missing server (`server` undefined)
