@@ -1,0 +1,19 @@
+"""The terminal progress bar follows the event stream (shown only on a TTY by the CLI)."""
+
+from __future__ import annotations
+
+import io
+
+from nbrepro.cli.verify import ProgressBar
+
+
+def test_progress_bar_counts_cells_across_runs_and_clears_at_the_end():
+    stream = io.StringIO()
+    bar = ProgressBar(stream, runs=2)
+    bar({"event": "notebook-started", "notebook": "a.ipynb", "cells": 2})
+    bar({"event": "cell-started", "notebook": "a.ipynb", "index": 0, "id": "x"})
+    bar({"event": "cell-finished", "notebook": "a.ipynb", "index": 0, "status": "ok"})
+    assert stream.getvalue().endswith("a.ipynb [######------------------] 1/4")
+    assert "cell 0" in stream.getvalue()
+    bar({"event": "notebook-finished", "notebook": "a.ipynb"})
+    assert stream.getvalue().endswith("\r\x1b[2K")
