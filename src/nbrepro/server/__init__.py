@@ -1,16 +1,81 @@
-"""The jupyter-server extension: REST handlers under ``/nbrepro/api/``, thin layers over the core."""
+"""The jupyter-server extension: automatic recording for every notebook, and the REST API.
+
+Loading the extension
+
+* reads :class:`~.config.NbreproConfig` from the server's configuration;
+* opens the journal (:class:`nbrepro.journal.JournalStore`);
+* installs the :class:`~.recording.RecordingService` (kernel start/restart hooks, the relay
+  observer as the kernel websocket connection class, the pre-save hook);
+* adds the REST handlers under ``<base_url>/nbrepro/api/`` (:mod:`.routes`).
+"""
 
 from __future__ import annotations
 
+import atexit
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from ..jobs import JobManager
+from ..journal import JournalStore
+from .config import NbreproConfig
+from .recording import RecordingService
 from .routes import setup_routes
+from .status import StatusService
+
+
+@dataclass
+class NbreproExtension:
+    """Everything the handlers share, kept in ``web_app.settings["nbrepro"]``."""
+
+    config: NbreproConfig
+    root_dir: str
+    journal: JournalStore
+    recording: RecordingService
+    status: StatusService
+    jobs: JobManager
 
 
 def _load_jupyter_server_extension(server_app: Any) -> None:
-    """Register nbrepro's handlers with a running jupyter server."""
-    setup_routes(server_app.web_app)
-    server_app.log.info("nbrepro server extension loaded")
+    """Register nbrepro's recording and handlers with a running jupyter server."""
+    config = NbreproConfig(config=server_app.config, parent=server_app)
+    root_dir = str(Path(server_app.root_dir).resolve())
+    journal = JournalStore(config.journal_path or None)
+    recording = RecordingService(
+        config,
+        journal,
+        kernel_manager=server_app.kernel_manager,
+        session_manager=server_app.session_manager,
+        root_dir=root_dir,
+        log=server_app.log,
+    )
+    jobs = JobManager(max_jobs=max(1, config.max_jobs), timeout=config.verify_timeout or None)
+    ext = NbreproExtension(
+        config=config,
+        root_dir=root_dir,
+        journal=journal,
+        recording=recording,
+        status=StatusService(journal),
+        jobs=jobs,
+    )
+    web_app = server_app.web_app
+    web_app.settings["nbrepro"] = ext
+    if config.record:
+        recording.install(server_app)
+        from .relay import recording_connection_class
+
+        base = web_app.settings.get("kernel_websocket_connection_class")
+        if base is not None:
+            web_app.settings["kernel_websocket_connection_class"] = recording_connection_class(
+                base, recording
+            )
+    setup_routes(web_app)
+    atexit.register(jobs.kill_all)
+    server_app.log.info(
+        "nbrepro server extension loaded (recording %s, journal %s)",
+        "on" if config.record else "off",
+        journal.path,
+    )
 
 
 # Older jupyter_server / notebook versions look for this name.

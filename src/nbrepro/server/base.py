@@ -1,4 +1,4 @@
-"""The base handler: authentication, JSON bodies, and the one place core errors become HTTP errors."""
+"""The base handler: JSON bodies, and the one place core errors become HTTP errors."""
 
 from __future__ import annotations
 

@@ -6,11 +6,17 @@ from typing import Any
 
 from jupyter_server.utils import url_path_join
 
+from .handlers import RunHandler, RunsHandler, StatusHandler, VerifyHandler, VerifyJobHandler
 from .version import VersionHandler
 
 #: (path under ``/nbrepro/api/``, handler class)
 ROUTES: list[tuple[str, type]] = [
     ("version", VersionHandler),
+    ("status", StatusHandler),
+    ("verify", VerifyHandler),
+    (r"verify/(?P<job_id>[A-Za-z0-9_-]+)", VerifyJobHandler),
+    ("runs", RunsHandler),
+    (r"runs/(?P<run_id>[^/]+)", RunHandler),
 ]
 
 

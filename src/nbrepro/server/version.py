@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from .. import __version__
@@ -15,6 +16,7 @@ class VersionHandler(NbreproHandler):
     """Answer the server extension's version and API generation."""
 
     @web.authenticated
+    @authorized
     def get(self) -> None:
         """``{"version": "...", "api": 1}``."""
         self.write_json({"version": __version__, "api": API_VERSION})
