@@ -1,0 +1,219 @@
+"""What changed since a notebook's provenance was recorded: environment and input files.
+
+``nbrepro verify`` calls :func:`check_drift` before executing a notebook that carries
+provenance; the server calls it for a notebook's status. Files the notebook produced itself are
+not inputs and are not checked.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..provenance import get_provenance
+from .envdiff import EnvDiff, diff_environments
+from .hashing import DEFAULT_CACHE, HashCache, hash_directory, hash_file
+from .secrets import REDACTED
+
+#: Input statuses that count as drift.
+DRIFT_STATUSES = frozenset({"changed", "missing"})
+
+
+@dataclass(frozen=True)
+class CellRef:
+    """A cell that read an input: its id and its index in the notebook (``None`` if gone)."""
+
+    id: str
+    index: int | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {"id": self.id, "index": self.index}
+
+
+@dataclass
+class InputDrift:
+    """The state of one recorded input now.
+
+    ``status``: ``"unchanged"``, ``"changed"``, ``"missing"``, or ``"unverifiable"`` (its path
+    was redacted because it contained a secret, or it cannot be read).
+    """
+
+    path: str
+    status: str
+    kind: str
+    recorded_hash: str | None
+    current_hash: str | None
+    recorded_size: int | None
+    current_size: int | None
+    cells: list[CellRef] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {
+            "path": self.path,
+            "status": self.status,
+            "kind": self.kind,
+            "recorded": {"hash": self.recorded_hash, "size": self.recorded_size},
+            "current": {"hash": self.current_hash, "size": self.current_size},
+            "cells": [c.to_dict() for c in self.cells],
+        }
+
+
+@dataclass
+class DriftReport:
+    """Environment drift and input files changed since recording."""
+
+    has_provenance: bool
+    environment: EnvDiff | None = None
+    inputs: list[InputDrift] = field(default_factory=list)
+
+    @property
+    def changed_inputs(self) -> list[InputDrift]:
+        """Inputs whose content changed or that are missing."""
+        return [i for i in self.inputs if i.status in DRIFT_STATUSES]
+
+    @property
+    def has_drift(self) -> bool:
+        """True when the environment or an input differs from the recording."""
+        env = self.environment is not None and not self.environment.is_empty
+        return env or bool(self.changed_inputs)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form, carried in ``nbrepro verify``'s report."""
+        return {
+            "has_provenance": self.has_provenance,
+            "drift": self.has_drift,
+            "environment": self.environment.to_dict() if self.environment else None,
+            "inputs": [i.to_dict() for i in self.inputs],
+        }
+
+    def summary_lines(self) -> list[str]:
+        """One line per difference, for text reports (empty when nothing drifted)."""
+        lines: list[str] = []
+        if self.environment is not None:
+            lines += [f"environment: {line}" for line in self.environment.summary_lines()]
+        for item in self.changed_inputs:
+            cells = ", ".join(
+                f"{c.id} (#{c.index})" if c.index is not None else c.id for c in item.cells
+            )
+            read_by = f"; read by {cells}" if cells else ""
+            lines.append(f"input {item.status}: {item.path}{read_by}")
+        return lines
+
+
+def produced_in_directory(directory: str, inputs: dict[str, Any]) -> set[str]:
+    """Names of the files in recorded ``directory`` that the notebook produced itself.
+
+    A directory's manifest leaves them out, at recording and when checking, so a notebook that
+    writes its results next to its data does not see its own outputs as input drift.
+    """
+    folder = "" if directory == "." else directory.rstrip("/")
+    names = set()
+    for path, entry in inputs.items():
+        if isinstance(entry, dict) and entry.get("produced"):
+            head, _, name = path.rpartition("/")
+            if head == folder:
+                names.add(name)
+    return names
+
+
+def _cells_reading(nb: dict[str, Any], prov: dict[str, Any]) -> dict[str, list[CellRef]]:
+    index_of = {
+        cell.get("id"): i for i, cell in enumerate(nb.get("cells", [])) if isinstance(cell, dict)
+    }
+    readers: dict[str, list[CellRef]] = {}
+    cells = prov.get("cells") or {}
+    for cid in sorted(cells, key=lambda c: (index_of.get(c, len(index_of)), c)):
+        entry = cells[cid]
+        if not isinstance(entry, dict):
+            continue
+        for path in entry.get("inputs") or []:
+            readers.setdefault(str(path), []).append(CellRef(cid, index_of.get(cid)))
+    return readers
+
+
+def _check_input(
+    path: str, entry: dict[str, Any], base: Path, cache: HashCache | None, exclude: set[str]
+) -> InputDrift:
+    kind = str(entry.get("kind") or "file")
+    rec_hash = entry.get("hash")
+    rec_size = entry.get("size")
+    item = InputDrift(path, "unchanged", kind, rec_hash, None, rec_size, None)
+    if REDACTED in path:
+        item.status = "unverifiable"
+        return item
+    target = Path(path) if os.path.isabs(path) else base / path
+    try:
+        st = os.stat(target)
+    except FileNotFoundError:
+        item.status = "missing"
+        return item
+    except OSError:
+        item.status = "unverifiable"
+        return item
+    if kind == "large":
+        item.current_size = st.st_size
+        same = st.st_size == rec_size and st.st_mtime_ns == entry.get("mtime_ns")
+        item.status = "unchanged" if same else "changed"
+        return item
+    try:
+        if kind == "file" and rec_size is not None and st.st_size != rec_size:
+            item.current_size = st.st_size
+            item.status = "changed"
+            return item
+        if kind == "directory":
+            current = hash_directory(target, cache=cache, exclude=exclude)
+        else:
+            # A file recorded with a hash is hashed whatever its size now, so it can be compared.
+            current = hash_file(target, cache=cache, size_cap=max(st.st_size, 1))
+    except FileNotFoundError:
+        item.status = "missing"
+        return item
+    except (OSError, ValueError):
+        item.status = "unverifiable"
+        return item
+    item.current_hash, item.current_size = current.hash, current.size
+    item.status = "unchanged" if current.hash == rec_hash else "changed"
+    return item
+
+
+def check_drift(
+    nb: dict[str, Any],
+    notebook_dir: Path,
+    current_env: dict[str, Any] | None = None,
+    *,
+    cache: HashCache | None = DEFAULT_CACHE,
+) -> DriftReport:
+    """Compare a notebook's recorded provenance with the environment and files as they are now.
+
+    ``notebook_dir`` resolves the recorded relative input paths. ``current_env`` defaults to
+    :func:`nbrepro.record.environment.snapshot` of this interpreter (every installed package;
+    only the recorded ones are compared). A notebook without provenance gives a report with
+    ``has_provenance`` false and no drift.
+    """
+    prov = get_provenance(nb)
+    if prov is None:
+        return DriftReport(has_provenance=False)
+    report = DriftReport(has_provenance=True)
+    recorded_env = prov.get("environment")
+    if isinstance(recorded_env, dict) and recorded_env:
+        if current_env is None:
+            from .environment import snapshot
+
+            current_env = snapshot()
+        report.environment = diff_environments(recorded_env, current_env)
+    readers = _cells_reading(nb, prov)
+    inputs = prov.get("inputs") or {}
+    base = Path(notebook_dir)
+    for path in sorted(inputs):
+        entry = inputs[path]
+        if not isinstance(entry, dict) or entry.get("produced"):
+            continue
+        exclude = produced_in_directory(path, inputs) if entry.get("kind") == "directory" else set()
+        item = _check_input(path, entry, base, cache, exclude)
+        item.cells = readers.get(path, [])
+        report.inputs.append(item)
+    return report
