@@ -96,7 +96,8 @@ def test_secret_environment_variables_never_appear_in_any_output(
     )
     s.run_order([0, 1])
     s.save(nb_path)
-    _, status = s.execute_code("%nbrepro status")
+    _, status = s.execute_code("%nbrepro status --text")
+    _, widget = s.execute_code("%nbrepro status")
     _, saved = s.execute_code("%nbrepro save")
     live = user_expression(s, "__import__('nbrepro.record.api', fromlist=['_']).provenance_json()")
     assert "provenance saved to" in stdout_of(saved)
@@ -105,7 +106,8 @@ def test_secret_environment_variables_never_appear_in_any_output(
     assert any("<redacted>" in path for path in prov["inputs"])
     assert prov["cells"]["cell-1"]["error"] == "RuntimeError"
     saved_provenance = json.dumps(get_provenance(read_notebook(nb_path)))
-    for text in (live, stdout_of(status), stdout_of(saved), saved_provenance):
+    assert any(o.get("output_type") == "display_data" for o in widget)
+    for text in (live, stdout_of(status), json.dumps(widget), stdout_of(saved), saved_provenance):
         assert secret not in text
     assert "MY_API_TOKEN" not in live
 
@@ -135,7 +137,7 @@ def test_recorder_survives_errors_in_cells_and_in_itself(recording_kernel) -> No
     assert s.nb["cells"][2]["outputs"] == []
     s.execute_code("_r.hash_file = _r._saved", silent=True, store_history=False)
     assert s.run_cell(3)["status"] == "ok"
-    _, out = s.execute_code("%nbrepro status")
+    _, out = s.execute_code("%nbrepro status --text")
     status = stdout_of(out)
     assert "recorder errors: 1" in status
     assert "ZeroDivisionError" in status

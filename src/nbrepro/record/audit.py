@@ -13,6 +13,9 @@ that the import system's own folder listings can be told apart from the notebook
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from threading import get_ident
 from typing import Any
 
 #: The ``mode`` slot of a recorded directory listing.
@@ -20,11 +23,16 @@ LISTING = "<listing>"
 
 _sink: list[tuple[Any, ...]] | None = None
 _installed = False
+#: Threads of the recorder's own (e.g. the background scan of installed distributions), whose
+#: file reads are not the notebook's.
+_ignored_threads: set[int] = set()
 
 
 def _hook(event: str, args: tuple[Any, ...]) -> None:
     sink = _sink
     if sink is None:
+        return
+    if _ignored_threads and get_ident() in _ignored_threads:
         return
     if event == "open":
         sink.append(args)
@@ -34,6 +42,17 @@ def _hook(event: str, args: tuple[Any, ...]) -> None:
         except ValueError:
             caller = ""
         sink.append((args[0], LISTING, caller))
+
+
+@contextmanager
+def ignoring_this_thread() -> Iterator[None]:
+    """Within this block, files the current thread opens or lists are not recorded."""
+    ident = get_ident()
+    _ignored_threads.add(ident)
+    try:
+        yield
+    finally:
+        _ignored_threads.discard(ident)
 
 
 def install() -> None:

@@ -6,7 +6,7 @@ cannot be removed); unloading unregisters the cell events and closes the hook's 
 
 ``%nbrepro`` subcommands::
 
-    %nbrepro status                  what is recorded (the default)
+    %nbrepro status [--text]         what is recorded (the default; a widget in a Jupyter kernel)
     %nbrepro save [PATH]             write the provenance into the notebook file
     %nbrepro on | off                resume / pause recording
     %nbrepro config [KEY=VALUE ...]  hash_size_cap, journal_cap, notebook_dir
@@ -72,7 +72,7 @@ def load_ipython_extension(ip: Any) -> None:
 
 
 def _warm_environment() -> None:
-    with contextlib.suppress(Exception):
+    with audit.ignoring_this_thread(), contextlib.suppress(Exception):
         installed_distributions()
 
 
@@ -182,7 +182,13 @@ class NbreproMagics(Magics):
         command, args = (argv[0], argv[1:]) if argv else ("status", [])
         recorder = _recorder
         if command == "status":
-            if recorder is None:
+            if args and args != ["--text"]:
+                raise UsageError("status takes only --text")
+            if getattr(self.shell, "kernel", None) is not None and not args:
+                from ..widgets import display_status
+
+                display_status(self.shell)
+            elif recorder is None:
                 print("nbrepro recorder: not loaded")
             else:
                 print("\n".join(recorder.status_lines()))

@@ -1,0 +1,201 @@
+"""``nbrepro runs list|show|diff|reproduce``: find, inspect, compare and reproduce stored runs.
+
+Only argparse and the standard library are imported here; the core is imported inside the
+command functions so that ``nbrepro --help`` stays fast. Reference: ``docs/runs.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+DESCRIPTION = """\
+Work with the runs stored by `nbrepro run`. The store is the project's (the nearest folder up from
+the current one with pyproject.toml or .git) unless --runs-dir names one. Run ids may be given as
+a unique prefix or as a run's unique --name.
+
+exit codes: 0 success (reproduce: the run reproduced); 1 reproduce: outputs differ or a cell
+failed; 2 usage or input error (unknown run id, ...)."""
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    return value
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``runs`` subcommand and its own subcommands."""
+    parser = subparsers.add_parser(
+        "runs",
+        help="list, show, diff and reproduce stored runs",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--runs-dir", type=Path, metavar="DIR", help="the runs directory (default: the project's)"
+    )
+    common.add_argument(
+        "--format", choices=("text", "json"), default="text", help="output format (default: text)"
+    )
+    sub = parser.add_subparsers(dest="runs_command", metavar="ACTION", parser_class=type(parser))
+    p_list = sub.add_parser("list", parents=[common], help="a table of stored runs")
+    p_list.add_argument("--notebook", metavar="PATH", help="only the runs of this notebook")
+    p_list.set_defaults(func=cmd_list)
+    p_show = sub.add_parser("show", parents=[common], help="one run's manifest")
+    p_show.add_argument("run_id", metavar="ID")
+    p_show.set_defaults(func=cmd_show)
+    p_diff = sub.add_parser(
+        "diff",
+        parents=[common],
+        help="parameters, environment, inputs, metrics and cell outputs that differ",
+    )
+    p_diff.add_argument("run_a", metavar="ID_A")
+    p_diff.add_argument("run_b", metavar="ID_B")
+    p_diff.set_defaults(func=cmd_diff)
+    p_rep = sub.add_parser(
+        "reproduce",
+        parents=[common],
+        help="re-execute a run with its parameters and compare outputs (a verify verdict)",
+    )
+    p_rep.add_argument("run_id", metavar="ID")
+    p_rep.add_argument("--timeout", type=_seconds, metavar="SECONDS", help="per-cell timeout")
+    p_rep.add_argument(
+        "--notebook-timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help="timeout for the whole notebook",
+    )
+    p_rep.set_defaults(func=cmd_reproduce)
+    parser.set_defaults(func=_no_action(parser))
+
+
+def _no_action(parser: argparse.ArgumentParser) -> Any:
+    def func(args: argparse.Namespace) -> int:
+        parser.print_help(sys.stderr)
+        return 2
+
+    return func
+
+
+def _store(args: argparse.Namespace) -> Any:
+    from ..runs.project import find_project_root, resolve_runs_dir
+    from ..runs.store import RunStore
+
+    return RunStore(resolve_runs_dir(find_project_root(Path.cwd()), args.runs_dir))
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """``runs list``."""
+    from ..runs.table import runs_table
+
+    store = _store(args)
+    summaries = [s.to_dict() for s in store.list(notebook=args.notebook)]
+    if args.format == "json":
+        print(json.dumps({"runs_dir": str(store.runs_dir), "runs": summaries}, indent=1))
+        return 0
+    if not summaries:
+        print(f"no runs in {store.runs_dir}")
+        return 0
+    by_notebook: dict[str, list[dict[str, Any]]] = {}
+    for s in summaries:
+        by_notebook.setdefault(s["notebook"], []).append(s)
+    blocks = []
+    for notebook, items in by_notebook.items():
+        blocks.append(
+            f"{notebook} ({len(items)} run{'s' if len(items) != 1 else ''})\n" + runs_table(items)
+        )
+    print("\n\n".join(blocks))
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    """``runs show ID``."""
+    from ..runs.table import format_value
+
+    run = _store(args).get(args.run_id)
+    data = run.to_dict()
+    if args.format == "json":
+        print(json.dumps(data, indent=1, sort_keys=True, default=str))
+        return 0
+    m = run.manifest
+    nb = m.get("notebook") or {}
+    timings = m.get("timings") or {}
+    git = m.get("git") or {}
+    lines = [
+        f"run {m.get('run_id')}" + (f" ({m['name']})" if m.get("name") else ""),
+        f"  verdict:        {m.get('verdict')}"
+        + (f" - {m['failure']}" if m.get("failure") else ""),
+        f"  notebook:       {nb.get('path')} ({nb.get('content_hash', '')[:19]}...)",
+        f"  kernel:         {nb.get('kernel')}",
+        f"  configuration:  {m.get('configuration_id')}",
+        f"  started:        {timings.get('started')} ({timings.get('duration', 0):.1f} s)",
+        f"  git:            {git.get('commit') or '-'}" + (" (dirty)" if git.get("dirty") else ""),
+        f"  environment:    {m.get('environment_digest', '')[:19]}...",
+        f"  nbrepro:        {m.get('nbrepro_version')}",
+        f"  bundle:         {run.path}",
+    ]
+    if data.get("mlflow"):
+        ml = data["mlflow"]
+        lines.append(f"  mlflow:         run {ml.get('run_id')} in {ml.get('experiment_name')!r}")
+    sections = [
+        ("parameters", m.get("parameters") or {}),
+        ("metrics", m.get("metrics") or {}),
+    ]
+    for title, values in sections:
+        lines.append(f"{title}:" + ("" if values else " none"))
+        lines.extend(f"  {k} = {format_value(v)}" for k, v in values.items())
+    inputs = m.get("inputs") or {}
+    lines.append("inputs:" + ("" if inputs else " none"))
+    for path, info in inputs.items():
+        lines.append(f"  {path} ({info.get('source')}) {str(info.get('hash'))[:19]}...")
+    lines.append("cells:")
+    for cell in m.get("cells") or []:
+        err = cell.get("error") or {}
+        extra = f" {err.get('name')}: {err.get('value')}" if err else ""
+        lines.append(
+            f"  {cell.get('index'):>3} {cell.get('id')} {cell.get('status')} "
+            f"{cell.get('duration', 0):.2f} s{extra}"
+        )
+    print("\n".join(lines))
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    """``runs diff A B``."""
+    from ..runs.diff import diff_runs
+
+    store = _store(args)
+    diff = diff_runs(store.get(args.run_a), store.get(args.run_b))
+    if args.format == "json":
+        print(json.dumps(diff.to_dict(), indent=1, default=str))
+    else:
+        print(diff.render_text())
+    return 0
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    """``runs reproduce ID``."""
+    from ..runs.project import find_project_root
+    from ..runs.reproduce import reproduce_run
+
+    run = _store(args).get(args.run_id)
+    result = reproduce_run(
+        run,
+        fallback_root=find_project_root(Path.cwd()),
+        timeout=args.timeout,
+        notebook_timeout=args.notebook_timeout,
+    )
+    if args.format == "json":
+        print(json.dumps(result.to_dict(), indent=1, default=str))
+    else:
+        sys.stdout.write(result.render_text())
+    return 0 if result.reproduced else 1

@@ -1,0 +1,185 @@
+"""The ``run.json`` manifest: identifiers, content hashes and the pieces a run records.
+
+Documented in ``docs/runs.md``; JSON Schema shipped as ``nbrepro/schemas/run-manifest.schema.json``.
+
+* **Run id** — sortable and unique: UTC time to the millisecond plus 24 random bits,
+  ``20250131-142501-123-9f3a1c``. Every execution gets its own.
+* **Configuration id** — 16 hex digits of a SHA-256 over the notebook's content with outputs
+  stripped, the parameters, the environment digest and the input files' hashes. Identical
+  notebook + parameters + environment + inputs share it.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import re
+import secrets
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from ..hashing import bytes_hash
+from ..notebook_io import cell_source, kernel_name
+
+#: Version of the ``run.json`` layout this nbrepro writes.
+MANIFEST_SCHEMA_VERSION = 1
+#: Run ids look like this (and sort by creation time).
+RUN_ID_PATTERN = re.compile(r"^\d{8}-\d{6}-\d{3}-[0-9a-f]{6}$")
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """A new run id: ``YYYYMMDD-HHMMSS-mmm-rrrrrr`` (UTC, milliseconds, random hex)."""
+    t = now or datetime.now(timezone.utc)
+    return f"{t:%Y%m%d-%H%M%S}-{t.microsecond // 1000:03d}-{secrets.token_hex(3)}"
+
+
+def utc_iso(t: datetime) -> str:
+    """ISO-8601 UTC timestamp with milliseconds and a ``Z``."""
+    return (
+        t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
+    )
+
+
+def canonical_json(value: Any) -> bytes:
+    """Compact, key-sorted JSON bytes: the form every hash here is taken over."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def notebook_content_hash(nb: Mapping[str, Any]) -> str:
+    """Hash of what a notebook computes: kernel, cell types, sources and tags — not outputs,
+    execution counts, ids or other metadata."""
+    cells = [
+        {
+            "type": cell.get("cell_type"),
+            "source": cell_source(cell).replace("\r\n", "\n"),
+            "tags": sorted((cell.get("metadata") or {}).get("tags") or []),
+        }
+        for cell in nb.get("cells", [])
+    ]
+    return bytes_hash(canonical_json({"kernel": kernel_name(dict(nb)), "cells": cells}))
+
+
+def environment_digest(environment: Mapping[str, Any]) -> str:
+    """Hash of an environment snapshot (canonical JSON)."""
+    return bytes_hash(canonical_json(environment))
+
+
+def configuration_id(
+    content_hash: str,
+    parameters: Mapping[str, Any],
+    env_digest: str,
+    inputs: Mapping[str, Mapping[str, Any]],
+) -> str:
+    """The configuration id of a run (16 hex digits)."""
+    payload = {
+        "notebook": content_hash,
+        "parameters": parameters,
+        "environment": env_digest,
+        "inputs": {path: info.get("hash") for path, info in inputs.items()},
+    }
+    return bytes_hash(canonical_json(payload)).split(":", 1)[1][:16]
+
+
+def outputs_hash(outputs: list[dict[str, Any]]) -> str:
+    """Hash of a cell's outputs after nbrepro's normalisation (addresses, counts, ANSI, ...), so
+    that equal hashes mean outputs that ``verify`` would call equal without tolerances."""
+    from ..compare import CompareOptions, normalize_outputs
+
+    return bytes_hash(canonical_json(normalize_outputs(outputs, CompareOptions())))
+
+
+def _code_without_magics(source: str) -> str:
+    lines = []
+    for line in source.splitlines():
+        stripped = line.lstrip()
+        lines.append("" if stripped.startswith(("%", "!")) else line)
+    return "\n".join(lines)
+
+
+def _parsed_cells(nb: Mapping[str, Any]) -> Iterable[ast.Module]:
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") != "code":
+            continue
+        try:
+            yield ast.parse(_code_without_magics(cell_source(cell)))
+        except (SyntaxError, ValueError):
+            continue
+
+
+def imported_modules(nb: Mapping[str, Any]) -> list[str]:
+    """Top-level module names a notebook's code imports (read statically from its cells)."""
+    names: set[str] = set()
+    for tree in _parsed_cells(nb):
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names.add(node.module.split(".")[0])
+    return sorted(names)
+
+
+def _existing_file(base: Path, text: str) -> str | None:
+    if not text or len(text) > 1024 or "\n" in text or "\x00" in text:
+        return None
+    p = Path(text)
+    full = p if p.is_absolute() else base / p
+    try:
+        if not full.is_file():
+            return None
+    except OSError:
+        return None
+    return relative_input_path(full, base)
+
+
+def relative_input_path(path: Path, base: Path) -> str:
+    """An input path as provenance writes it: relative to ``base`` with ``/``, absolute outside."""
+    full = Path(os.path.abspath(path))
+    try:
+        return full.relative_to(Path(os.path.abspath(base))).as_posix()
+    except ValueError:
+        return full.as_posix()
+
+
+def candidate_inputs(
+    nb: Mapping[str, Any],
+    base: Path,
+    parameters: Mapping[str, Any],
+    declared: Iterable[str | os.PathLike[str]] = (),
+) -> dict[str, str]:
+    """Files a run reads, by path (relative to ``base``) → how nbrepro knows.
+
+    * ``declared`` — given with ``--input``;
+    * ``recorded`` — inputs the recorder saw (``metadata.nbrepro.inputs``, files not produced by
+      the notebook itself);
+    * ``parameter`` — a string parameter naming an existing file;
+    * ``literal`` — a string literal in the code naming an existing file.
+    """
+    found: dict[str, str] = {}
+    for item in declared:
+        p = Path(item)
+        full = p if p.is_absolute() else Path.cwd() / p
+        found.setdefault(relative_input_path(full, base), "declared")
+    prov = (nb.get("metadata") or {}).get("nbrepro") or {}
+    recorded = prov.get("inputs") if isinstance(prov, dict) else None
+    if isinstance(recorded, dict):
+        for path, info in recorded.items():
+            if isinstance(info, dict) and info.get("produced"):
+                continue
+            rel = _existing_file(base, str(path))
+            if rel is not None:
+                found.setdefault(rel, "recorded")
+    for value in parameters.values():
+        if isinstance(value, str):
+            rel = _existing_file(base, value)
+            if rel is not None:
+                found.setdefault(rel, "parameter")
+    for tree in _parsed_cells(nb):
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                rel = _existing_file(base, node.value)
+                if rel is not None:
+                    found.setdefault(rel, "literal")
+    return dict(sorted(found.items()))

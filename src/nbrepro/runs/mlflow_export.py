@@ -1,0 +1,262 @@
+"""Log stored runs to MLflow as tracked experiments.
+
+mlflow is an optional extra (``pip install 'nbrepro[mlflow]'``) and slow to import: it is
+imported only when a run is exported. Each nbrepro run becomes one MLflow run with
+
+* **params** — the run's parameters (non-strings as JSON);
+* **metrics** — every logged value (a series keeps its steps);
+* **tags** — ``nbrepro.run_id``, ``nbrepro.configuration_id``, ``nbrepro.verdict``,
+  ``nbrepro.environment_digest``, ``nbrepro.notebook``, ``nbrepro.git_commit``/``git_dirty``
+  and MLflow's own ``mlflow.source.name``/``mlflow.source.git.commit``/``mlflow.runName``;
+* **artifacts** — ``notebook.ipynb``, ``run.json`` and ``environment.json``.
+
+The experiment is named after the notebook (its path relative to the project root) unless one
+is given. User names and passwords in a tracking URI are never recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Any
+
+from ..errors import InputError, NbreproError, OptionalDependencyMissing, UsageError
+from .metrics import decode_value
+from .project import redact_uri, run_settings
+from .store import ENVIRONMENT_FILE, MANIFEST_FILE, NOTEBOOK_FILE, Run
+
+MLFLOW_MISSING = "MLflow export needs the mlflow package: pip install 'nbrepro[mlflow]'"
+_INVALID_KEY_CHARS = re.compile(r"[^\w.\- /:]")
+_MAX_PARAM_LENGTH = 6000
+_MAX_TAG_LENGTH = 8000
+
+
+class MlflowExportError(NbreproError):
+    """The tracking server refused or could not be reached; the run itself is stored."""
+
+    exit_code = 1
+    http_status = 502
+
+
+class MlflowUnreachable(InputError):
+    """The tracking server does not answer (checked before anything runs)."""
+
+    http_status = 502
+
+
+def _client_class() -> Any:
+    try:
+        from mlflow.tracking import MlflowClient
+    except ImportError:
+        raise OptionalDependencyMissing(MLFLOW_MISSING) from None
+    return MlflowClient
+
+
+def resolve_tracking_uri(cli_value: str | None, project_root: os.PathLike[str] | str) -> str:
+    """The tracking URI for ``--mlflow [URI]``: the URI given, else ``MLFLOW_TRACKING_URI``, else
+    ``[tool.nbrepro] mlflow_tracking_uri``. Raises :class:`UsageError` when none is set."""
+    from pathlib import Path
+
+    if cli_value:
+        return cli_value
+    env = os.environ.get("MLFLOW_TRACKING_URI")
+    if env:
+        return env
+    configured = run_settings(Path(project_root))[0].get("mlflow_tracking_uri")
+    if isinstance(configured, str) and configured:
+        return configured
+    raise UsageError(
+        "--mlflow needs a tracking URI: give --mlflow URI, set MLFLOW_TRACKING_URI or "
+        "[tool.nbrepro] mlflow_tracking_uri"
+    )
+
+
+def configured_tracking_uri(project_root: os.PathLike[str] | str) -> str | None:
+    """``[tool.nbrepro] mlflow_tracking_uri`` of the project, if set (turns export on)."""
+    from pathlib import Path
+
+    value = run_settings(Path(project_root))[0].get("mlflow_tracking_uri")
+    return value if isinstance(value, str) and value else None
+
+
+def mlflow_key(name: str) -> str:
+    """A param/metric name MLflow accepts (characters it refuses become ``_``)."""
+    key = _INVALID_KEY_CHARS.sub("_", name).strip() or "_"
+    return key[:250]
+
+
+def _param_value(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+    return text if len(text) <= _MAX_PARAM_LENGTH else text[: _MAX_PARAM_LENGTH - 3] + "..."
+
+
+def _ms(iso: str | None) -> int | None:
+    if not iso:
+        return None
+    try:
+        t = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return int(t.timestamp() * 1000)
+
+
+@contextmanager
+def _mlflow_settings() -> Iterator[None]:
+    """Fail fast on an unreachable server unless the user tuned MLflow's retries themselves,
+    and keep MLflow from printing run URLs on stdout (it would corrupt ``--format json``)."""
+    defaults = {
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
+        "MLFLOW_HTTP_REQUEST_TIMEOUT": "30",
+        "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
+    }
+    saved = {n: os.environ.get(n) for n in defaults}
+    for name, value in defaults.items():
+        os.environ.setdefault(name, value)
+    try:
+        yield
+    finally:
+        for n, v in saved.items():
+            if v is None:
+                os.environ.pop(n, None)
+            else:
+                os.environ[n] = v
+
+
+def check_tracking_uri(tracking_uri: str) -> None:
+    """Reach the tracking server once before running anything.
+
+    Raises :class:`OptionalDependencyMissing` without mlflow and :class:`MlflowUnreachable`
+    (one line, exit code 2) when the server does not answer.
+    """
+    client_cls = _client_class()
+    with _mlflow_settings():
+        try:
+            client_cls(tracking_uri=tracking_uri).search_experiments(max_results=1)
+        except Exception as exc:
+            raise MlflowUnreachable(
+                f"cannot reach MLflow at {redact_uri(tracking_uri)}: {_one_line(exc)}"
+            ) from None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    if "Max retries exceeded" in text or "Connection" in text:
+        return "no answer (is the tracking server running?)"
+    lines = text.splitlines()
+    return lines[0][:300] if lines else type(exc).__name__
+
+
+def _experiment_id(client: Any, name: str) -> str:
+    from mlflow.exceptions import MlflowException
+
+    exp = client.get_experiment_by_name(name)
+    if exp is not None:
+        if exp.lifecycle_stage == "deleted":
+            client.restore_experiment(exp.experiment_id)
+        return str(exp.experiment_id)
+    try:
+        return str(client.create_experiment(name))
+    except MlflowException:
+        # Another process created it first (concurrent runs of one notebook).
+        exp = client.get_experiment_by_name(name)
+        if exp is None:
+            raise
+        return str(exp.experiment_id)
+
+
+def default_experiment_name(manifest: Mapping[str, Any]) -> str:
+    """The experiment a run goes to by default: its notebook's path in the project."""
+    return str((manifest.get("notebook") or {}).get("path") or "nbrepro")
+
+
+def run_tags(manifest: Mapping[str, Any]) -> dict[str, str]:
+    """The MLflow tags of a run."""
+    nb = manifest.get("notebook") or {}
+    git = manifest.get("git") or {}
+    tags = {
+        "nbrepro.run_id": manifest.get("run_id"),
+        "nbrepro.configuration_id": manifest.get("configuration_id"),
+        "nbrepro.verdict": manifest.get("verdict"),
+        "nbrepro.environment_digest": manifest.get("environment_digest"),
+        "nbrepro.notebook": nb.get("path"),
+        "nbrepro.notebook_hash": nb.get("content_hash"),
+        "nbrepro.version": manifest.get("nbrepro_version"),
+        "nbrepro.git_commit": git.get("commit"),
+        "nbrepro.git_dirty": None if git.get("dirty") is None else str(bool(git["dirty"])).lower(),
+        "nbrepro.failure": manifest.get("failure"),
+        "mlflow.source.name": nb.get("path"),
+        "mlflow.source.type": "NOTEBOOK",
+        "mlflow.source.git.commit": git.get("commit"),
+        "mlflow.runName": manifest.get("name") or manifest.get("run_id"),
+    }
+    sweep = manifest.get("sweep")
+    if isinstance(sweep, dict):
+        tags["nbrepro.sweep_id"] = sweep.get("id")
+    return {k: str(v)[:_MAX_TAG_LENGTH] for k, v in tags.items() if v is not None}
+
+
+def export_run(run: Run, tracking_uri: str, *, experiment: str | None = None) -> dict[str, Any]:
+    """Log a stored run to MLflow; return where it went (for the bundle's ``mlflow.json``).
+
+    Raises :class:`OptionalDependencyMissing` without mlflow and :class:`MlflowExportError`
+    when the server refuses.
+    """
+    client_cls = _client_class()
+    from mlflow.entities import Metric, Param
+
+    manifest = run.manifest
+    name = experiment or default_experiment_name(manifest)
+    with _mlflow_settings():
+        try:
+            client = client_cls(tracking_uri=tracking_uri)
+            exp_id = _experiment_id(client, name)
+            tags = run_tags(manifest)
+            timings = manifest.get("timings") or {}
+            ml_run = client.create_run(
+                exp_id,
+                start_time=_ms(timings.get("started")),
+                tags=tags,
+                run_name=tags["mlflow.runName"],
+            )
+            mlflow_run_id = ml_run.info.run_id
+            stamp = _ms(timings.get("finished")) or int(
+                datetime.now(timezone.utc).timestamp() * 1000
+            )
+            params = [
+                Param(mlflow_key(k), _param_value(v))
+                for k, v in sorted((manifest.get("parameters") or {}).items())
+            ]
+            metrics = []
+            series = manifest.get("metric_series") or {}
+            for key, value in sorted((manifest.get("metrics") or {}).items()):
+                values = series.get(key) or [value]
+                for step, raw in enumerate(values):
+                    number = decode_value(raw)
+                    if number is not None:
+                        metrics.append(Metric(mlflow_key(key), number, stamp, step))
+            for i in range(0, len(params), 100):
+                client.log_batch(mlflow_run_id, params=params[i : i + 100])
+            for i in range(0, len(metrics), 1000):
+                client.log_batch(mlflow_run_id, metrics=metrics[i : i + 1000])
+            for filename in (NOTEBOOK_FILE, MANIFEST_FILE, ENVIRONMENT_FILE):
+                client.log_artifact(mlflow_run_id, str(run.path / filename))
+            status = "FINISHED" if manifest.get("verdict") == "succeeded" else "FAILED"
+            client.set_terminated(mlflow_run_id, status=status, end_time=stamp)
+        except NbreproError:
+            raise
+        except Exception as exc:
+            raise MlflowExportError(
+                f"run {run.run_id} stored, but the MLflow export to "
+                f"{redact_uri(tracking_uri)} failed: {_one_line(exc)}"
+            ) from None
+    return {
+        "tracking_uri": redact_uri(tracking_uri),
+        "experiment_id": exp_id,
+        "experiment_name": name,
+        "run_id": mlflow_run_id,
+        "exported": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }

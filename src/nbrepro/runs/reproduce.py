@@ -1,0 +1,121 @@
+"""Re-executing a stored run and judging whether it reproduces (a ``verify`` verdict).
+
+The run's own executed notebook (parameters already injected) is re-executed in a fresh kernel,
+in the run's working directory, with the recorded parameters and kernel, and every cell's new
+outputs are compared with the run's by :func:`nbrepro.verify.verify_notebook`. Inputs whose
+content changed since the run and environment drift are reported beside the verdict.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .store import Run
+
+
+@dataclass
+class Reproduction:
+    """The verdict of re-executing a run, with what changed since."""
+
+    run_id: str
+    report: Any  # nbrepro.verify.NotebookReport
+    changed_inputs: list[str] = field(default_factory=list)
+    environment_lines: list[str] = field(default_factory=list)
+
+    @property
+    def reproduced(self) -> bool:
+        """Whether every cell's outputs matched the run's."""
+        return bool(self.report.reproducible)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form: the verify report of the notebook plus the run id and drift."""
+        return {
+            "run_id": self.run_id,
+            "reproducible": self.reproduced,
+            "changed_inputs": self.changed_inputs,
+            "environment_drift": self.environment_lines,
+            "report": self.report.to_dict(),
+        }
+
+    def render_text(self) -> str:
+        """Readable verdict."""
+        from ..report.text import render_notebook
+
+        lines = [f"Reproducing run {self.run_id}"]
+        lines += [f"  input changed since the run: {p}" for p in self.changed_inputs]
+        lines += [f"  environment: {line}" for line in self.environment_lines]
+        lines += render_notebook(self.report)
+        return "\n".join(lines) + "\n"
+
+
+def run_working_dir(run: Run, fallback_root: Path | None = None) -> Path:
+    """The folder the run executed in (its recorded cwd under its project root)."""
+    manifest = run.manifest
+    root = Path(str(manifest.get("project_root") or ""))
+    if not root.is_dir() and fallback_root is not None:
+        root = fallback_root
+    cwd = Path(str((manifest.get("notebook") or {}).get("cwd") or "."))
+    return cwd if cwd.is_absolute() else (root / cwd).resolve()
+
+
+def _changed_inputs(run: Run, cwd: Path) -> list[str]:
+    from ..record.hashing import hash_file
+
+    changed = []
+    for rel, info in sorted((run.manifest.get("inputs") or {}).items()):
+        full = Path(rel) if Path(rel).is_absolute() else cwd / rel
+        try:
+            current = hash_file(full).hash
+        except (OSError, ValueError):
+            changed.append(f"{rel} (missing)")
+            continue
+        if isinstance(info, dict) and info.get("hash") and current != info.get("hash"):
+            changed.append(rel)
+    return changed
+
+
+def reproduce_run(
+    run: Run,
+    *,
+    fallback_root: Path | None = None,
+    timeout: float | None = None,
+    notebook_timeout: float | None = None,
+    compare: Any = None,
+    on_event: Any = None,
+) -> Reproduction:
+    """Re-execute ``run`` and compare its outputs with the stored ones."""
+    from ..record.envdiff import diff_environments
+    from ..record.environment import snapshot
+    from ..verify import VerifyOptions, verify_notebook
+
+    manifest = run.manifest
+    cwd = run_working_dir(run, fallback_root)
+    if not cwd.is_dir():
+        from ..errors import InputError
+
+        raise InputError(f"run {run.run_id}: its working directory {cwd} no longer exists")
+    options = VerifyOptions(
+        parameters=dict(manifest.get("parameters") or {}),
+        kernel=(manifest.get("notebook") or {}).get("kernel"),
+        cwd=cwd,
+        timeout=timeout,
+        notebook_timeout=notebook_timeout,
+        compare=compare,
+        check_drift=False,
+    )
+    report = verify_notebook(run.notebook_path, options, on_event)
+    report.path = (
+        os.path.relpath(run.notebook_path)
+        if run.notebook_path.is_absolute()
+        else str(run.notebook_path)
+    )
+    env = diff_environments(manifest.get("environment") or {}, snapshot(None))
+    return Reproduction(
+        run_id=run.run_id,
+        report=report,
+        changed_inputs=_changed_inputs(run, cwd),
+        environment_lines=env.summary_lines(),
+    )
