@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -47,19 +48,55 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _isolated_lab_dirs(base: Path) -> dict[str, str]:
+    """Environment giving the test lab its own settings and workspaces, and this checkout's build.
+
+    The labextension built from this checkout (``npm run build``) is put first on JUPYTER_PATH,
+    so that an older copy installed under ``sys.prefix/share/jupyter/labextensions`` does not
+    shadow it; settings changed by a test (e.g. the theme) stay in the temporary folder.
+    """
+    env: dict[str, str] = {}
+    for name in ("settings", "workspaces"):
+        folder = base / f"lab-{name}"
+        folder.mkdir(exist_ok=True)
+        env[f"JUPYTERLAB_{name.upper()}_DIR"] = str(folder)
+    built = REPO / "src" / "nbrepro" / "labextension"
+    if (built / "package.json").exists():
+        extensions = base / "jupyter-path" / "labextensions"
+        extensions.mkdir(parents=True, exist_ok=True)
+        link = extensions / "nbrepro"
+        if not link.exists():
+            link.symlink_to(built, target_is_directory=True)
+        env["JUPYTER_PATH"] = os.pathsep.join(
+            [str(base / "jupyter-path"), *filter(None, [os.environ.get("JUPYTER_PATH")])]
+        )
+    return env
+
+
 @pytest.fixture(scope="session")
 def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
     """Start ``jupyter lab`` on loopback with a token; stop it at the end of the session."""
     root = tmp_path_factory.mktemp("lab-root")
     port, token = _free_port(), secrets.token_hex(16)
-    env = dict(os.environ, JUPYTER_PLATFORM_DIRS="1")
+    env = dict(os.environ, JUPYTER_PLATFORM_DIRS="1", **_isolated_lab_dirs(root.parent))
     log = open(root.parent / "lab.log", "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}",
-         "--ServerApp.ip=127.0.0.1", "--allow-root", f"--IdentityProvider.token={token}",
-         f"--ServerApp.root_dir={root}", "--LabApp.news_url=", "--LabApp.check_for_updates_class="
-         "jupyterlab.NeverCheckForUpdate"],
-        stdout=log, stderr=subprocess.STDOUT, env=env,
+        [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            f"--port={port}",
+            "--ServerApp.ip=127.0.0.1",
+            "--allow-root",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={root}",
+            "--LabApp.news_url=",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
     )
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 60

@@ -14,8 +14,9 @@ from nbrepro import __version__
 pytestmark = pytest.mark.slow
 
 
-def test_frontend_plugin_reaches_server_extension_version_endpoint(lab_server: Any,
-                                                                    browser: Any) -> None:
+def test_frontend_plugin_reaches_server_extension_version_endpoint(
+    lab_server: Any, browser: Any
+) -> None:
     page = browser.new_page()
     errors: list[str] = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)

@@ -1,0 +1,109 @@
+import { cellStatusOf, isFinal, isOpenablePath, jobIdOf, normalizeJob } from '../model/verify';
+
+/** A job answer as `nbrepro.jobs.manager.Job.to_dict()` gives it. */
+function job(
+  state: string,
+  progressCells: unknown[],
+  result: unknown = null,
+  message: string | null = null
+): unknown {
+  return {
+    id: 'j1',
+    path: 'nb.ipynb',
+    state,
+    message,
+    progress: { total: 3, finished: progressCells.length, current: null, cells: progressCells },
+    result
+  };
+}
+
+describe('verification jobs', () => {
+  it('reads the job id of the start answer', () => {
+    expect(jobIdOf({ id: 'abc', state: 'queued' })).toBe('abc');
+    expect(jobIdOf('nope')).toBeUndefined();
+  });
+
+  it('shows per-cell progress while the job runs', () => {
+    const running = normalizeJob(
+      'j1',
+      job('running', [
+        { index: 2, id: 'c', status: 'running' },
+        { index: 0, id: 'a', status: 'ok', duration: 0.1 }
+      ])
+    );
+    expect(running.state).toBe('running');
+    expect(running.total).toBe(3);
+    expect(running.cells.map(c => [c.index, c.status])).toEqual([
+      [0, 'executed'],
+      [2, 'running']
+    ]);
+    expect(isFinal(running)).toBe(false);
+  });
+
+  it('shows the per-cell verdicts of the final report, with diffs', () => {
+    const result = {
+      notebooks: [
+        {
+          status: 'not-reproduced',
+          reason: '1 cell differs',
+          output_path: 'verified/nb.ipynb',
+          cells: [
+            { index: 1, id: 'b', status: 'mismatch', diff: '- 1\n+ 2', summary: 'outputs differ' },
+            { index: 0, id: 'a', status: 'ok', diff: '' },
+            {
+              index: 2,
+              id: 'c',
+              status: 'error',
+              diff: '',
+              error_name: 'ZeroDivisionError',
+              error_value: 'division by zero'
+            },
+            {
+              index: 3,
+              id: 'd',
+              status: 'nondeterministic',
+              diff: '',
+              determinism_diff: '- 0.1\n+ 0.2'
+            }
+          ]
+        }
+      ]
+    };
+    const done = normalizeJob('j1', job('failed', [], result, 'the notebook did not reproduce'));
+    expect(done.state).toBe('finished');
+    expect(done.cells.map(c => [c.index, c.status, c.detail])).toEqual([
+      [0, 'reproduced', undefined],
+      [1, 'differs', '- 1\n+ 2'],
+      [2, 'failed', 'ZeroDivisionError: division by zero'],
+      [3, 'nondeterministic', '- 0.1\n+ 0.2']
+    ]);
+    expect(done.outcome).toBe('not-reproduced');
+    expect(done.reason).toBe('1 cell differs');
+    expect(done.executedPath).toBe('verified/nb.ipynb');
+    expect(done.error).toBeUndefined();
+    expect(isFinal(done)).toBe(true);
+  });
+
+  it('says why a job failed or was cancelled', () => {
+    expect(normalizeJob('j1', job('error', [], null, 'kernel not found'))).toMatchObject({
+      state: 'failed',
+      error: 'kernel not found'
+    });
+    expect(normalizeJob('j1', job('timeout', [], null, 'too slow'))).toMatchObject({
+      state: 'failed'
+    });
+    expect(normalizeJob('j1', job('cancelled', [], null, 'cancelled'))).toMatchObject({
+      state: 'cancelled'
+    });
+    expect(normalizeJob('j', null)).toMatchObject({ state: 'failed' });
+    expect(cellStatusOf('weird')).toBe('failed');
+  });
+
+  it('opens only paths under the server root', () => {
+    expect(isOpenablePath('out/nb.ipynb')).toBe(true);
+    expect(isOpenablePath('../nb.ipynb')).toBe(false);
+    expect(isOpenablePath('/etc/passwd')).toBe(false);
+    expect(isOpenablePath('file:///x')).toBe(false);
+    expect(isOpenablePath(undefined)).toBe(false);
+  });
+});

@@ -1,0 +1,60 @@
+/** The typed REST client of the nbrepro server extension (`/nbrepro/api/*`). */
+
+import { requestAPI } from './handler';
+import { normalizeStatus } from './model/status';
+import { jobIdOf, normalizeJob } from './model/verify';
+import { IServerStatus, IVerifyJob } from './tokens';
+
+/** `GET status?path=`: journal, static findings, changed inputs, environment drift. */
+export async function fetchStatus(path: string): Promise<IServerStatus> {
+  const raw = await requestAPI<unknown>(`status?path=${encodeURIComponent(path)}`);
+  return normalizeStatus(path, raw);
+}
+
+/** Options of a verification job (the server's `OPTION_FLAGS`). */
+export interface IVerifyOptions {
+  timeout?: number;
+  notebook_timeout?: number;
+  runs?: number;
+}
+
+/** `POST verify`: start verifying the saved notebook; resolves with the job. */
+export async function startVerify(
+  path: string,
+  options: IVerifyOptions = {},
+  parameters: Record<string, unknown> = {}
+): Promise<IVerifyJob> {
+  const raw = await requestAPI<unknown>('verify', {
+    method: 'POST',
+    body: JSON.stringify({ path, parameters, options })
+  });
+  const id = jobIdOf(raw);
+  if (id === undefined) {
+    throw new Error('The server did not answer a verification job id.');
+  }
+  return normalizeJob(id, raw);
+}
+
+/** `GET verify/<job>`: progress per cell and, when done, the result. */
+export async function fetchJob(id: string): Promise<IVerifyJob> {
+  return normalizeJob(id, await requestAPI<unknown>(`verify/${encodeURIComponent(id)}`));
+}
+
+/** `DELETE verify/<job>`: cancel. */
+export async function cancelJob(id: string): Promise<IVerifyJob> {
+  return normalizeJob(
+    id,
+    await requestAPI<unknown>(`verify/${encodeURIComponent(id)}`, { method: 'DELETE' })
+  );
+}
+
+/** `POST runs`: start a versioned run of the notebook with these parameters. */
+export async function startRun(
+  path: string,
+  parameters: Record<string, unknown>
+): Promise<unknown> {
+  return requestAPI<unknown>('runs', {
+    method: 'POST',
+    body: JSON.stringify({ path, parameters })
+  });
+}

@@ -1,0 +1,159 @@
+/**
+ * Normalising the server's `GET /nbrepro/api/status` answer into `IServerStatus`.
+ * Tolerant: a missing or unknown part gives an empty list, never an exception.
+ */
+
+import {
+  IChangedInput,
+  IEnvironment,
+  IPackageDrift,
+  IServerFinding,
+  IServerStatus,
+  Severity
+} from '../tokens';
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function asString(value: unknown): string | null {
+  return value === null || value === undefined ? null : String(value);
+}
+
+function asNumber(value: unknown): number | null {
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
+}
+
+function asSeverity(value: unknown): Severity {
+  return value === 'error' || value === 'info' ? value : 'warning';
+}
+
+/** One finding of the static check (`Finding.to_dict()`). */
+export function normalizeFinding(raw: unknown): IServerFinding | undefined {
+  if (!isObject(raw) || typeof raw.message !== 'string') {
+    return undefined;
+  }
+  return {
+    rule: String(raw.rule ?? ''),
+    name: String(raw.name ?? ''),
+    severity: asSeverity(raw.severity),
+    cell_index: asNumber(raw.cell_index),
+    cell_id: asString(raw.cell_id),
+    line: asNumber(raw.line),
+    column: asNumber(raw.column),
+    message: raw.message,
+    fix: String(raw.fix ?? '')
+  };
+}
+
+/** Changed and missing inputs of a `DriftReport.to_dict()`. */
+export function changedInputsOf(drift: unknown): IChangedInput[] {
+  if (!isObject(drift) || !Array.isArray(drift.inputs)) {
+    return [];
+  }
+  const result: IChangedInput[] = [];
+  for (const item of drift.inputs) {
+    if (!isObject(item) || (item.status !== 'changed' && item.status !== 'missing')) {
+      continue;
+    }
+    const cells = Array.isArray(item.cells) ? item.cells : [];
+    result.push({
+      path: String(item.path),
+      change: String(item.status),
+      cellIds: cells
+        .map(cell => (isObject(cell) ? asString(cell.id) : asString(cell)))
+        .filter((id): id is string => id !== null)
+    });
+  }
+  return result;
+}
+
+function changeList(raw: unknown, prefix: string): IPackageDrift[] {
+  if (!Array.isArray(raw)) {
+    return [];
+  }
+  return raw.filter(isObject).map(change => ({
+    name: prefix + String(change.name),
+    recorded: asString(change.recorded),
+    current: asString(change.current)
+  }));
+}
+
+/** Environment differences of an `EnvDiff.to_dict()`: Python and platform first, then packages. */
+export function environmentDriftOf(environment: unknown): IPackageDrift[] {
+  if (!isObject(environment)) {
+    return [];
+  }
+  const packages = isObject(environment.packages) ? environment.packages : {};
+  const added = isObject(packages.added) ? packages.added : {};
+  const removed = isObject(packages.removed) ? packages.removed : {};
+  return [
+    ...changeList(environment.python, 'Python '),
+    ...changeList(environment.platform, 'platform '),
+    ...changeList(packages.changed, ''),
+    ...Object.entries(removed).map(([name, version]) => ({
+      name,
+      recorded: asString(version),
+      current: null
+    })),
+    ...Object.entries(added).map(([name, version]) => ({
+      name,
+      recorded: null,
+      current: asString(version)
+    })),
+    ...changeList(environment.env_vars, '$')
+  ];
+}
+
+function findFindings(raw: Json): unknown[] {
+  if (Array.isArray(raw.findings)) {
+    return raw.findings;
+  }
+  for (const key of ['check', 'analysis', 'static']) {
+    const part = raw[key];
+    if (isObject(part) && Array.isArray(part.findings)) {
+      return part.findings;
+    }
+    if (Array.isArray(part)) {
+      return part;
+    }
+  }
+  return [];
+}
+
+function runsAdvertised(raw: Json): boolean {
+  const caps = raw.capabilities;
+  if (isObject(caps)) {
+    return caps.runs === true;
+  }
+  if (Array.isArray(caps)) {
+    return caps.includes('runs');
+  }
+  return false;
+}
+
+/** The status answer as the panel uses it. */
+export function normalizeStatus(path: string, raw: unknown): IServerStatus {
+  const body: Json = isObject(raw) ? raw : {};
+  const drift = body.drift;
+  const environment = isObject(drift) ? drift.environment : undefined;
+  const current = body.environment ?? body.current_environment;
+  const verdict = isObject(body.verdict)
+    ? (body.verdict.level ?? body.verdict.status)
+    : body.verdict;
+  return {
+    path: typeof body.path === 'string' ? body.path : path,
+    findings: findFindings(body)
+      .map(normalizeFinding)
+      .filter((f): f is IServerFinding => f !== undefined),
+    changedInputs: changedInputsOf(drift),
+    drift: environmentDriftOf(environment),
+    currentEnvironment: isObject(current) ? (current as IEnvironment) : undefined,
+    verdict: verdict === undefined || verdict === null ? undefined : String(verdict),
+    unavailable: Array.isArray(body.unavailable) ? body.unavailable.map(String) : [],
+    runs: runsAdvertised(body),
+    raw
+  };
+}

@@ -1,0 +1,144 @@
+/**
+ * Normalising the server's verification job answers (`POST/GET /nbrepro/api/verify`): the job
+ * (`nbrepro.jobs.manager.Job.to_dict()`: state, progress from verify's events, result = verify's
+ * JSON report). Tolerant: a job the frontend cannot read is shown as failed with the reason.
+ */
+
+import { CellVerifyStatus, ICellVerifyResult, IVerifyJob, JobState } from '../tokens';
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Cell statuses of verify's report (`CELL_REPORT_STATUSES`) in the panel's words. */
+const REPORT_STATUS: Record<string, CellVerifyStatus> = {
+  ok: 'reproduced',
+  mismatch: 'differs',
+  nondeterministic: 'nondeterministic',
+  error: 'failed',
+  timeout: 'failed',
+  'kernel-died': 'failed',
+  ignored: 'skipped',
+  skipped: 'skipped',
+  'not-run': 'skipped'
+};
+
+/** Execution statuses of verify's progress events: the outputs are not compared yet. */
+const PROGRESS_STATUS: Record<string, CellVerifyStatus> = {
+  running: 'running',
+  ok: 'executed',
+  error: 'failed',
+  timeout: 'failed',
+  'kernel-died': 'failed',
+  skipped: 'skipped'
+};
+
+/** The panel's status of one cell of the final report. */
+export function cellStatusOf(raw: unknown): CellVerifyStatus {
+  return REPORT_STATUS[String(raw ?? '')] ?? 'failed';
+}
+
+const JOB_STATE: Record<string, JobState> = {
+  queued: 'queued',
+  running: 'running',
+  succeeded: 'finished',
+  // "failed" is verify's answer that the notebook did not reproduce: a finished verification.
+  failed: 'finished',
+  error: 'failed',
+  timeout: 'failed',
+  cancelled: 'cancelled'
+};
+
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+function detailOf(cell: Json): string | undefined {
+  const error =
+    text(cell.error_name) !== undefined
+      ? `${cell.error_name}${text(cell.error_value) ? `: ${cell.error_value}` : ''}`
+      : undefined;
+  return text(cell.diff) ?? text(cell.determinism_diff) ?? error ?? text(cell.summary);
+}
+
+function cellsOf(
+  raw: unknown[],
+  statusOf: (status: unknown) => CellVerifyStatus
+): ICellVerifyResult[] {
+  return raw
+    .filter(isObject)
+    .filter(cell => typeof cell.index === 'number')
+    .map(cell => ({
+      index: cell.index as number,
+      id: text(cell.id),
+      status: statusOf(cell.status),
+      detail: detailOf(cell)
+    }))
+    .sort((a, b) => a.index - b.index);
+}
+
+/** The job id from the answer of `POST verify`. */
+export function jobIdOf(raw: unknown): string | undefined {
+  if (!isObject(raw)) {
+    return undefined;
+  }
+  const id = raw.id ?? raw.job;
+  return typeof id === 'string' || typeof id === 'number' ? String(id) : undefined;
+}
+
+/** The report of the (first) notebook in verify's JSON report. */
+function notebookReport(result: unknown): Json | undefined {
+  if (!isObject(result)) {
+    return undefined;
+  }
+  if (Array.isArray(result.notebooks) && isObject(result.notebooks[0])) {
+    return result.notebooks[0];
+  }
+  return Array.isArray(result.cells) ? result : undefined;
+}
+
+/** The job as the panel shows it. */
+export function normalizeJob(id: string, raw: unknown): IVerifyJob {
+  if (!isObject(raw)) {
+    return { id, state: 'failed', cells: [], error: 'The server answered something unreadable.' };
+  }
+  const report = notebookReport(raw.result);
+  const progress = isObject(raw.progress) ? raw.progress : {};
+  const state = JOB_STATE[String(raw.state)] ?? 'running';
+  const cells =
+    report !== undefined && Array.isArray(report.cells)
+      ? cellsOf(report.cells, cellStatusOf)
+      : cellsOf(
+          Array.isArray(progress.cells) ? progress.cells : [],
+          status => PROGRESS_STATUS[String(status)] ?? 'pending'
+        );
+  return {
+    id: jobIdOf(raw) ?? id,
+    state,
+    cells,
+    total: typeof progress.total === 'number' ? progress.total : undefined,
+    outcome: report !== undefined ? text(report.status) : undefined,
+    reason: report !== undefined ? text(report.reason) : undefined,
+    executedPath:
+      text(raw.executed_path) ?? (report !== undefined ? text(report.output_path) : undefined),
+    error: state === 'failed' || state === 'cancelled' ? text(raw.message) : undefined
+  };
+}
+
+/** Whether the job has stopped (no more polling). */
+export function isFinal(job: IVerifyJob): boolean {
+  return job.state === 'finished' || job.state === 'failed' || job.state === 'cancelled';
+}
+
+/**
+ * Whether a path given by the server may be opened in JupyterLab: relative to the server root,
+ * no `..` segment, no scheme.
+ */
+export function isOpenablePath(path: string | undefined): path is string {
+  if (path === undefined || path.length === 0 || path.startsWith('/') || /^[a-z]+:/i.test(path)) {
+    return false;
+  }
+  return !path.split(/[\\/]/).includes('..');
+}

@@ -1,0 +1,166 @@
+/**
+ * One notebook watched live: executions, edits, moves and deletions update its report
+ * (debounced); the server's status is fetched on open, after saves and on request.
+ */
+
+import { Cell } from '@jupyterlab/cells';
+import { NotebookPanel } from '@jupyterlab/notebook';
+import { IDisposable } from '@lumino/disposable';
+import { ISignal, Signal } from '@lumino/signaling';
+
+import { fetchStatus } from '../api';
+import { computeReport } from '../model/findings';
+import { canHash, SourceHashCache } from '../model/hash';
+import { IReport, IServerStatus } from '../tokens';
+import { IExecutionMemory, readNotebookState } from './state';
+
+/** Name of the performance measure of one update (state → report → listeners). */
+export const UPDATE_MEASURE = 'nbrepro-update';
+
+/** Options of a watcher. */
+export interface IWatcherOptions {
+  /** Debounce delay of updates, in milliseconds. */
+  debounceMs: () => number;
+  /** Whether the server extension answered the handshake. */
+  serverAvailable: () => boolean;
+}
+
+/** Watches one notebook panel and keeps its report current. */
+export class NotebookWatcher implements IDisposable {
+  constructor(
+    readonly panel: NotebookPanel,
+    private readonly _options: IWatcherOptions
+  ) {
+    panel.context.ready.then(() => {
+      if (this.isDisposed) {
+        return;
+      }
+      panel.model?.contentChanged.connect(this.scheduleUpdate, this);
+      panel.model?.metadataChanged.connect(this.scheduleUpdate, this);
+      panel.context.saveState.connect((_, state) => {
+        if (state === 'completed') {
+          void this.refreshStatus();
+        }
+      }, this);
+      this.update();
+      void this.refreshStatus();
+    });
+  }
+
+  /** Emits the report after every update whose content changed. */
+  get changed(): ISignal<this, IReport> {
+    return this._changed;
+  }
+
+  /** Emits after each update, changed or not (for timing and the markers' catch-up). */
+  get updated(): ISignal<this, IReport> {
+    return this._updated;
+  }
+
+  /** The latest report. */
+  get report(): IReport | undefined {
+    return this._report;
+  }
+
+  /** The server's latest status answer, if any. */
+  get status(): IServerStatus | undefined {
+    return this._status;
+  }
+
+  /** Why the last status request failed, if it did. */
+  get statusError(): string | undefined {
+    return this._statusError;
+  }
+
+  /** The notebook's path relative to the server root. */
+  get path(): string {
+    return this.panel.context.path;
+  }
+
+  get isDisposed(): boolean {
+    return this._disposed;
+  }
+
+  /** A cell of this notebook was scheduled to run: remember the source it runs. */
+  onExecutionScheduled(cell: Cell): void {
+    this._memory.executedSource.set(cell.model.id, cell.model.sharedModel.getSource());
+    this._memory.pending.add(cell.model.id);
+    this.scheduleUpdate();
+  }
+
+  /** A cell of this notebook finished running. */
+  onExecuted(cell: Cell): void {
+    this._memory.pending.delete(cell.model.id);
+    this.scheduleUpdate();
+  }
+
+  /** Update after the debounce delay (coalescing bursts such as typing or Run All). */
+  scheduleUpdate(): void {
+    if (this._timer !== undefined || this._disposed) {
+      return;
+    }
+    this._timer = window.setTimeout(() => {
+      this._timer = undefined;
+      this.update();
+    }, this._options.debounceMs());
+  }
+
+  /** Recompute the report now; measured as `nbrepro-update` with performance marks. */
+  update(): IReport | undefined {
+    const model = this.panel.model;
+    if (this._disposed || model === null) {
+      return undefined;
+    }
+    performance.mark('nbrepro-update-start');
+    const missing = new Set<string>();
+    const state = readNotebookState(this.path, model, this._memory, this._hashes, missing);
+    const report = computeReport(state, this._status);
+    const changed = this._report === undefined || report.signature !== this._report.signature;
+    this._report = report;
+    if (changed) {
+      this._changed.emit(report);
+    }
+    this._updated.emit(report);
+    performance.mark('nbrepro-update-end');
+    performance.measure(UPDATE_MEASURE, 'nbrepro-update-start', 'nbrepro-update-end');
+    if (missing.size > 0 && canHash()) {
+      void Promise.all([...missing].map(source => this._hashes.hash(source))).then(() =>
+        this.scheduleUpdate()
+      );
+    }
+    return report;
+  }
+
+  /** Ask the server for the notebook's status, then update. */
+  async refreshStatus(): Promise<void> {
+    if (!this._options.serverAvailable() || this._disposed) {
+      return;
+    }
+    try {
+      this._status = await fetchStatus(this.path);
+      this._statusError = undefined;
+    } catch (reason) {
+      this._statusError = reason instanceof Error ? reason.message : String(reason);
+    }
+    this.update();
+  }
+
+  dispose(): void {
+    if (this._disposed) {
+      return;
+    }
+    this._disposed = true;
+    window.clearTimeout(this._timer);
+    Signal.clearData(this);
+  }
+
+  private _disposed = false;
+  private _timer: number | undefined;
+  private _report: IReport | undefined;
+  private _status: IServerStatus | undefined;
+  private _statusError: string | undefined;
+  private readonly _memory: IExecutionMemory = { executedSource: new Map(), pending: new Set() };
+  private readonly _hashes = new SourceHashCache();
+  private readonly _changed = new Signal<this, IReport>(this);
+  private readonly _updated = new Signal<this, IReport>(this);
+}

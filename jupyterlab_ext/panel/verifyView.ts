@@ -1,0 +1,256 @@
+/**
+ * "Verify now": starts the server-side verification of the saved notebook, polls its progress
+ * per cell, shows per cell reproduced / differs (with the diff) / nondeterministic / failed,
+ * a link to the executed copy, and Cancel.
+ */
+
+import { cancelJob, fetchJob, startVerify } from '../api';
+import { isFinal, isOpenablePath } from '../model/verify';
+import { CellVerifyStatus, ICellVerifyResult, IVerifyJob } from '../tokens';
+import { button, h } from './dom';
+
+const STATUS_LABELS: Record<CellVerifyStatus, string> = {
+  pending: 'waiting',
+  running: 'running…',
+  executed: 'ran',
+  reproduced: 'reproduced',
+  differs: 'differs',
+  nondeterministic: 'nondeterministic',
+  failed: 'failed',
+  skipped: 'skipped'
+};
+
+const OUTCOME_LABELS: Record<string, string> = {
+  reproduced: 'Reproduced: every compared output came back the same.',
+  'not-reproduced': 'Not reproduced.',
+  'could-not-run': 'Could not run.'
+};
+
+/** What the view needs from its host. */
+export interface IVerifyViewOptions {
+  /** Save the notebook first (verification reads the saved file). */
+  beforeStart: () => Promise<void>;
+  /** Open a file (the executed copy) in JupyterLab. */
+  openPath: (path: string) => void;
+  /** Jump to a cell of the current notebook. */
+  jump: (cellId: string) => void;
+  /** Timeout of the whole verification, in seconds (0: none). */
+  timeoutSeconds: () => number;
+  /** Polling interval in milliseconds. */
+  pollMs?: number;
+}
+
+/** The verification section of the panel, for the current notebook. */
+export class VerifyView {
+  readonly node = h('section', { class: 'nbrepro-verify', 'aria-label': 'Verification' });
+
+  constructor(private readonly _options: IVerifyViewOptions) {
+    this.render();
+  }
+
+  /** Show the verification of another notebook (each notebook keeps its own job). */
+  setNotebook(path: string | undefined, available: boolean): void {
+    this._path = path;
+    this._available = available;
+    this.render();
+  }
+
+  /** The current notebook's job, if one was started in this session. */
+  get job(): IVerifyJob | undefined {
+    return this._path === undefined ? undefined : this._jobs.get(this._path);
+  }
+
+  /** Start verifying the current notebook. */
+  async start(): Promise<void> {
+    const path = this._path;
+    if (path === undefined || !this._available) {
+      return;
+    }
+    const current = this._jobs.get(path);
+    if (current !== undefined && !isFinal(current)) {
+      return;
+    }
+    this._errors.delete(path);
+    try {
+      await this._options.beforeStart();
+      const timeout = this._options.timeoutSeconds();
+      const job = await startVerify(path, timeout > 0 ? { notebook_timeout: timeout } : {});
+      this._jobs.set(path, job);
+      this._poll(path, job.id);
+    } catch (reason) {
+      this._errors.set(path, reason instanceof Error ? reason.message : String(reason));
+    }
+    this.render();
+  }
+
+  /** Cancel the current notebook's running job. */
+  async cancel(): Promise<void> {
+    const path = this._path;
+    const job = this.job;
+    if (path === undefined || job === undefined || isFinal(job)) {
+      return;
+    }
+    try {
+      this._jobs.set(path, await cancelJob(job.id));
+    } catch (reason) {
+      this._errors.set(path, reason instanceof Error ? reason.message : String(reason));
+    }
+    this.render();
+  }
+
+  /** Stop polling. */
+  dispose(): void {
+    for (const timer of this._timers.values()) {
+      window.clearTimeout(timer);
+    }
+    this._timers.clear();
+  }
+
+  private _poll(path: string, id: string): void {
+    window.clearTimeout(this._timers.get(path));
+    this._timers.set(
+      path,
+      window.setTimeout(async () => {
+        this._timers.delete(path);
+        try {
+          const job = await fetchJob(id);
+          if (this._jobs.get(path)?.id !== id) {
+            return;
+          }
+          this._jobs.set(path, job);
+          if (!isFinal(job)) {
+            this._poll(path, id);
+          }
+        } catch (reason) {
+          this._errors.set(path, reason instanceof Error ? reason.message : String(reason));
+        }
+        if (path === this._path) {
+          this.render();
+        }
+      }, this._options.pollMs ?? 1000)
+    );
+  }
+
+  /** Draw the section for the current notebook. */
+  render(): void {
+    const job = this.job;
+    const running = job !== undefined && !isFinal(job);
+    const error = this._path === undefined ? undefined : this._errors.get(this._path);
+    const controls = h(
+      'div',
+      { class: 'nbrepro-verify-controls' },
+      button(running ? 'Verifying…' : 'Verify now', () => void this.start(), {
+        class: 'jp-Button jp-mod-styled jp-mod-accept nbrepro-verify-start',
+        title: 'Save the notebook, run it in a fresh kernel on the server and compare the outputs',
+        disabled: running || !this._available || this._path === undefined ? '' : undefined
+      }),
+      running
+        ? button('Cancel', () => void this.cancel(), {
+            class: 'jp-Button jp-mod-styled jp-mod-warn nbrepro-verify-cancel',
+            'aria-label': 'Cancel the verification'
+          })
+        : null
+    );
+    const children: (HTMLElement | null)[] = [
+      h('h3', { class: 'nbrepro-section-title' }, 'Verification'),
+      controls
+    ];
+    if (!this._available) {
+      children.push(h('p', { class: 'nbrepro-empty' }, 'Needs the nbrepro server extension.'));
+    }
+    if (error !== undefined) {
+      children.push(h('p', { class: 'nbrepro-error', role: 'alert' }, error));
+    }
+    if (job !== undefined) {
+      children.push(this._renderJob(job));
+    }
+    this.node.replaceChildren(...children.filter((c): c is HTMLElement => c !== null));
+  }
+
+  private _renderJob(job: IVerifyJob): HTMLElement {
+    const done = job.cells.filter(c => c.status !== 'running' && c.status !== 'pending').length;
+    let headline: string;
+    if (job.state === 'queued') {
+      headline = 'Waiting for a free slot on the server…';
+    } else if (job.state === 'running') {
+      headline = `Running: ${done}${job.total !== undefined ? ` of ${job.total}` : ''} cells done`;
+    } else if (job.state === 'cancelled') {
+      headline = 'Cancelled.';
+    } else if (job.state === 'failed') {
+      headline = `Verification failed: ${job.error ?? 'no reason given'}`;
+    } else {
+      headline = OUTCOME_LABELS[job.outcome ?? ''] ?? `Finished: ${job.outcome ?? 'no result'}`;
+    }
+    const root = h(
+      'div',
+      { class: 'nbrepro-verify-result', 'data-state': job.state, 'data-outcome': job.outcome },
+      h(
+        'p',
+        {
+          class: `nbrepro-verify-headline nbrepro-outcome-${job.outcome ?? job.state}`,
+          role: 'status'
+        },
+        headline,
+        job.reason ? h('span', { class: 'nbrepro-verify-reason' }, ` ${job.reason}`) : null
+      )
+    );
+    if (job.state === 'running' && job.total !== undefined && job.total > 0) {
+      root.append(
+        h('progress', {
+          class: 'nbrepro-progress',
+          max: String(job.total),
+          value: String(done),
+          'aria-label': 'Cells verified'
+        })
+      );
+    }
+    if (isOpenablePath(job.executedPath)) {
+      const path = job.executedPath;
+      root.append(
+        button(`Open the executed copy (${path})`, () => this._options.openPath(path), {
+          class: 'nbrepro-link nbrepro-open-executed'
+        })
+      );
+    }
+    const list = h('ul', { class: 'nbrepro-verify-cells' });
+    for (const cell of job.cells) {
+      list.append(this._renderCell(cell));
+    }
+    root.append(list);
+    return root;
+  }
+
+  private _renderCell(cell: ICellVerifyResult): HTMLElement {
+    const label = `Cell ${cell.index + 1}`;
+    const head =
+      cell.id !== undefined
+        ? button(label, () => this._options.jump(cell.id as string), {
+            class: 'nbrepro-link nbrepro-jump-small',
+            'aria-label': `Go to cell ${cell.index + 1}`
+          })
+        : h('span', {}, label);
+    const item = h(
+      'li',
+      { class: `nbrepro-verify-cell nbrepro-cell-${cell.status}`, 'data-status': cell.status },
+      head,
+      h('span', { class: 'nbrepro-verify-status' }, STATUS_LABELS[cell.status])
+    );
+    if (cell.detail !== undefined && cell.status !== 'reproduced') {
+      item.append(
+        h(
+          'details',
+          { class: 'nbrepro-diff' },
+          h('summary', {}, cell.status === 'failed' ? 'Error' : 'Diff'),
+          h('pre', {}, cell.detail)
+        )
+      );
+    }
+    return item;
+  }
+
+  private _path: string | undefined;
+  private _available = false;
+  private readonly _jobs = new Map<string, IVerifyJob>();
+  private readonly _errors = new Map<string, string>();
+  private readonly _timers = new Map<string, number>();
+}

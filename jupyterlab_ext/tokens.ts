@@ -1,0 +1,222 @@
+/**
+ * Shared types of the nbrepro frontend: the notebook's live state, the server's answers
+ * (request/response bodies of `/nbrepro/api/*`) and the findings the panel shows.
+ */
+
+/** The kinds of problem the panel groups findings by, in display order. */
+export const FINDING_KINDS = [
+  'use-before-def',
+  'hidden-state',
+  'out-of-order',
+  'stale',
+  'never-run',
+  'changed-input',
+  'env-drift'
+] as const;
+
+/** One kind of reproducibility problem. */
+export type FindingKind = (typeof FINDING_KINDS)[number];
+
+/** How bad a finding is; also the scale of the verdict. */
+export type Severity = 'error' | 'warning' | 'info';
+
+/** A cell as the frontend sees it now. */
+export interface ICellState {
+  /** The cell's nbformat id. */
+  id: string;
+  type: 'code' | 'markdown' | 'raw';
+  /** The current source. */
+  source: string;
+  /** The prompt number, `null` when the cell has not run (or its count was cleared). */
+  executionCount: number | null;
+  /** Whether the cell shows outputs. */
+  hasOutputs: boolean;
+  /** Whether an execution of the cell is scheduled or running. */
+  pending: boolean;
+  /**
+   * The source the cell had when it was last executed in this browser session; `undefined` when
+   * it has not run since the notebook was opened.
+   */
+  executedSource?: string;
+  /** `sha256:<hex>` of the current source, when computed (needed only with provenance). */
+  sourceHash?: string;
+}
+
+/** A cell's last recorded execution, from `metadata.nbrepro.cells[<cell id>]`. */
+export interface IRecordedCell {
+  execution_count?: number | null;
+  source_hash?: string;
+  status?: string;
+  inputs?: string[];
+}
+
+/** The recorded kernel environment (`metadata.nbrepro.environment`), loosely typed. */
+export interface IEnvironment {
+  python?: { version?: string; implementation?: string };
+  platform?: { system?: string; release?: string; machine?: string };
+  kernel?: { name?: string; language?: string; language_version?: string };
+  packages?: Record<string, string>;
+  [key: string]: unknown;
+}
+
+/** The provenance that travels in `metadata.nbrepro`, the parts the frontend reads. */
+export interface IProvenance {
+  schema_version?: number;
+  cells?: Record<string, IRecordedCell>;
+  environment?: IEnvironment;
+  inputs?: Record<string, { hash?: string | null; size?: number; kind?: string }>;
+}
+
+/** The live state of one notebook, as handed to the model. */
+export interface INotebookState {
+  path: string;
+  cells: ICellState[];
+  provenance?: IProvenance;
+}
+
+/** A static finding from `nbrepro.analysis.Finding.to_dict()`, as the server sends it. */
+export interface IServerFinding {
+  rule: string;
+  name: string;
+  severity: Severity;
+  cell_index: number | null;
+  cell_id: string | null;
+  line: number | null;
+  column: number | null;
+  message: string;
+  fix: string;
+}
+
+/** An input file whose content changed since it was recorded. */
+export interface IChangedInput {
+  path: string;
+  /** 'changed' | 'missing' | ... as the server says. */
+  change: string;
+  /** Ids of the cells that read the file. */
+  cellIds: string[];
+}
+
+/** A package (or the Python / platform) that differs between recording and now. */
+export interface IPackageDrift {
+  name: string;
+  recorded: string | null;
+  current: string | null;
+}
+
+/** The server's answer to `GET /nbrepro/api/status?path=`, normalised. */
+export interface IServerStatus {
+  path: string;
+  findings: IServerFinding[];
+  changedInputs: IChangedInput[];
+  drift: IPackageDrift[];
+  /** The current kernel environment, when the server knows it. */
+  currentEnvironment?: IEnvironment;
+  /** The server's own verdict, shown as a hint. */
+  verdict?: string;
+  /** Parts of the status the server could not compute, in its words. */
+  unavailable: string[];
+  /** Whether the server offers experiment runs (`POST runs`). */
+  runs: boolean;
+  /** The raw answer, for fields the frontend does not model. */
+  raw: unknown;
+}
+
+/** One problem shown in the panel. */
+export interface IFinding {
+  kind: FindingKind;
+  severity: Severity;
+  /** Id and current index of the cell it concerns; absent for notebook-wide findings. */
+  cellId?: string;
+  cellIndex?: number;
+  message: string;
+  /** A one-line how-to-fix. */
+  fix: string;
+  /** The rule id when the finding came from the static check. */
+  rule?: string;
+  origin: 'live' | 'server';
+}
+
+/** Findings of one kind. */
+export interface IFindingGroup {
+  kind: FindingKind;
+  title: string;
+  findings: IFinding[];
+}
+
+/** The overall judgement shown at the top of the panel. */
+export type VerdictLevel = 'not-run' | 'reproducible' | 'at-risk' | 'not-reproducible';
+
+/** The verdict with its one-line explanation. */
+export interface IVerdict {
+  level: VerdictLevel;
+  label: string;
+  summary: string;
+}
+
+/** What the model computes for the panel, markers and status bar. */
+export interface IReport {
+  verdict: IVerdict;
+  groups: IFindingGroup[];
+  /** The findings per cell id, for the markers. */
+  byCell: Map<string, IFinding[]>;
+  /** A string that changes iff the report's visible content changes. */
+  signature: string;
+}
+
+/** Outcome of re-executing one cell in a verification. */
+export type CellVerifyStatus =
+  | 'pending'
+  | 'running'
+  | 'executed'
+  | 'reproduced'
+  | 'differs'
+  | 'nondeterministic'
+  | 'failed'
+  | 'skipped';
+
+/** One cell's line in the verification view. */
+export interface ICellVerifyResult {
+  index: number;
+  id?: string;
+  status: CellVerifyStatus;
+  /** The diff text when the outputs differ (or the error when it failed). */
+  detail?: string;
+}
+
+/** State of a verification job. */
+export type JobState = 'queued' | 'running' | 'finished' | 'failed' | 'cancelled';
+
+/** The server's answer to `GET /nbrepro/api/verify/<job>`, normalised. */
+export interface IVerifyJob {
+  id: string;
+  state: JobState;
+  cells: ICellVerifyResult[];
+  /** Total number of cells to run, when known. */
+  total?: number;
+  /** The overall outcome: 'reproduced', 'not-reproduced' or 'could-not-run'. */
+  outcome?: string;
+  /** The one-line reason of the outcome. */
+  reason?: string;
+  /** Path (relative to the server root) of the executed copy, if any. */
+  executedPath?: string;
+  /** An error message when the job failed. */
+  error?: string;
+}
+
+/** The extension's settings (`schema/plugin.json`). */
+export interface ISettings {
+  markers: boolean;
+  autoRefreshSeconds: number;
+  verifyTimeoutSeconds: number;
+  debounceMs: number;
+  maxItemsPerGroup: number;
+}
+
+/** Defaults, kept equal to `schema/plugin.json`. */
+export const DEFAULT_SETTINGS: ISettings = {
+  markers: true,
+  autoRefreshSeconds: 30,
+  verifyTimeoutSeconds: 600,
+  debounceMs: 150,
+  maxItemsPerGroup: 50
+};

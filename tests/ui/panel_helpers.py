@@ -1,0 +1,85 @@
+"""Helpers for the side-panel UI tests: notebooks written to the lab root, a page on them."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+#: Selector of the n-th cell (0-based) of the visible notebook.
+CELL = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell"
+
+
+def write_notebook(root: Path, name: str, cells: list[dict[str, Any]]) -> str:
+    """Write a python3 notebook of ``cells`` (nbformat 4.5, with ids) under ``root``."""
+    nb = {
+        "cells": [{"id": c.get("id", uuid.uuid4().hex[:8]), "metadata": {}, **c} for c in cells],
+        "metadata": {
+            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+            "language_info": {"name": "python"},
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    (root / name).write_text(json.dumps(nb), encoding="utf-8")
+    return name
+
+
+def code(source: str, count: int | None = None, **extra: Any) -> dict[str, Any]:
+    """A code cell; with ``count``, it carries that execution count and one output."""
+    outputs = (
+        [{"output_type": "execute_result", "execution_count": count, "metadata": {},
+          "data": {"text/plain": str(count)}}]
+        if count is not None else []
+    )  # fmt: skip
+    return {"cell_type": "code", "source": source, "execution_count": count, "outputs": outputs,
+            **extra}  # fmt: skip
+
+
+def markdown(source: str) -> dict[str, Any]:
+    """A markdown cell."""
+    return {"cell_type": "markdown", "source": source}
+
+
+def open_notebook(browser: Any, lab_server: Any, name: str, errors: list[str]) -> Any:
+    """A new page with JupyterLab showing notebook ``name`` (fresh workspace), kernel idle."""
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{lab_server.url}lab/tree/{name}?reset&token={lab_server.token}")
+    page.wait_for_selector(f"{CELL}", timeout=60_000)
+    # The debugger button is enabled once the kernel is connected and has answered its info
+    # request; before that a run would ask which kernel to start.
+    page.wait_for_selector(
+        ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-DebuggerBugButton:not(.disabled)",
+        timeout=60_000,
+    )
+    page.wait_for_function("document.body.dataset.nbreproServer !== undefined", timeout=30_000)
+    # JupyterLab's one-time "news" question would cover the panel in screenshots.
+    news = page.locator(".jp-toast-button", has_text="No")
+    if news.count() > 0:
+        news.first.click()
+    return page
+
+
+def open_panel(page: Any) -> Any:
+    """Open the nbrepro side panel; returns its locator."""
+    page.click(".jp-SideBar.jp-mod-right .lm-TabBar-tab[data-id='nbrepro-panel']")
+    panel = page.locator("#nbrepro-panel")
+    panel.wait_for(state="visible", timeout=10_000)
+    return panel
+
+
+def run_cell(page: Any, index: int, expected_count: int) -> None:
+    """Select cell ``index`` in command mode, run it with Shift+Enter, wait for its prompt."""
+    cell = page.locator(CELL).nth(index)
+    cell.locator(".jp-InputPrompt").click()
+    page.keyboard.press("Escape")
+    page.keyboard.press("Shift+Enter")
+    cell.locator(".jp-InputPrompt", has_text=f"[{expected_count}]").wait_for(timeout=30_000)
+
+
+def nbrepro_errors(errors: list[str]) -> list[str]:
+    """Console errors that concern nbrepro."""
+    return [e for e in errors if "nbrepro" in e.lower()]
