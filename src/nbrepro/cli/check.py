@@ -193,7 +193,9 @@ def _summary(results: Sequence[_Result]) -> str:
     findings = [f for r in checked for f in r.findings]
     plural = "" if len(checked) == 1 else "s"
     if not findings:
-        return f"All checks passed ({len(checked)} notebook{plural}).{unreadable}"
+        if failed:
+            return f"No findings in {len(checked)} notebook{plural}.{unreadable}"
+        return f"All checks passed ({len(checked)} notebook{plural})."
     counts = []
     for severity in ("error", "warning", "info"):
         n = sum(f.severity == severity for f in findings)
