@@ -20,7 +20,7 @@ from jupyter_client.manager import KernelManager
 
 
 def new_notebook(sources: Sequence[str], kernel: str = "python3") -> dict[str, Any]:
-    """A version-4.5 notebook with one code cell per source (markdown when it starts with '#md ')."""
+    """A version-4.5 notebook: one code cell per source (markdown if it starts with '#md ')."""
     cells = []
     for i, src in enumerate(sources):
         if src.startswith("#md "):
@@ -52,8 +52,13 @@ def new_notebook(sources: Sequence[str], kernel: str = "python3") -> dict[str, A
 class KernelSession:
     """A live kernel plus the notebook whose cells it executes."""
 
-    def __init__(self, nb: dict[str, Any], cwd: str | os.PathLike[str] | None = None,
-                 kernel_name: str = "python3", env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        nb: dict[str, Any],
+        cwd: str | os.PathLike[str] | None = None,
+        kernel_name: str = "python3",
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.nb = copy.deepcopy(nb)
         self.km = KernelManager(kernel_name=kernel_name)
         kwargs: dict[str, Any] = {"cwd": str(cwd) if cwd else None}
@@ -75,14 +80,26 @@ class KernelSession:
         self.kc.stop_channels()
         self.km.shutdown_kernel(now=True)
 
-    def execute_code(self, code: str, *, silent: bool = False, store_history: bool = True,
-                     metadata: dict[str, Any] | None = None,
-                     timeout: float = 60) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    def execute_code(
+        self,
+        code: str,
+        *,
+        silent: bool = False,
+        store_history: bool = True,
+        metadata: dict[str, Any] | None = None,
+        timeout: float = 60,
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """Execute code; return (execute_reply content, nbformat outputs)."""
         msg = self.kc.session.msg(
             "execute_request",
-            {"code": code, "silent": silent, "store_history": store_history,
-             "user_expressions": {}, "allow_stdin": False, "stop_on_error": True},
+            {
+                "code": code,
+                "silent": silent,
+                "store_history": store_history,
+                "user_expressions": {},
+                "allow_stdin": False,
+                "stop_on_error": True,
+            },
         )
         msg["metadata"].update(metadata or {})
         self.kc.shell_channel.send(msg)
@@ -99,21 +116,34 @@ class KernelSession:
             if kind == "status" and content["execution_state"] == "idle":
                 break
             if kind == "stream":
-                if outputs and outputs[-1].get("output_type") == "stream" and \
-                        outputs[-1]["name"] == content["name"]:
+                if (
+                    outputs
+                    and outputs[-1].get("output_type") == "stream"
+                    and outputs[-1]["name"] == content["name"]
+                ):
                     outputs[-1]["text"] += content["text"]
                 else:
-                    outputs.append({"output_type": "stream", "name": content["name"],
-                                    "text": content["text"]})
+                    outputs.append(
+                        {"output_type": "stream", "name": content["name"], "text": content["text"]}
+                    )
             elif kind in ("display_data", "execute_result"):
-                out = {"output_type": kind, "data": content["data"],
-                       "metadata": content.get("metadata", {})}
+                out = {
+                    "output_type": kind,
+                    "data": content["data"],
+                    "metadata": content.get("metadata", {}),
+                }
                 if kind == "execute_result":
                     out["execution_count"] = content["execution_count"]
                 outputs.append(out)
             elif kind == "error":
-                outputs.append({"output_type": "error", "ename": content["ename"],
-                                "evalue": content["evalue"], "traceback": content["traceback"]})
+                outputs.append(
+                    {
+                        "output_type": "error",
+                        "ename": content["ename"],
+                        "evalue": content["evalue"],
+                        "traceback": content["traceback"],
+                    }
+                )
             elif kind == "clear_output":
                 outputs.clear()
         reply = self.kc.get_shell_msg(timeout=timeout)
@@ -121,8 +151,9 @@ class KernelSession:
             reply = self.kc.get_shell_msg(timeout=timeout)
         return reply["content"], outputs
 
-    def run_cell(self, index: int, *, source: str | None = None,
-                 deleted_cells: Iterable[str] = ()) -> dict[str, Any]:
+    def run_cell(
+        self, index: int, *, source: str | None = None, deleted_cells: Iterable[str] = ()
+    ) -> dict[str, Any]:
         """Execute cell ``index`` as JupyterLab does (cellId in metadata); store its outputs.
 
         ``source`` first replaces the cell's source (an edit before running). Returns the

@@ -30,7 +30,7 @@ class UsageError(NbreproError):
 
 
 class InputError(NbreproError):
-    """An input (notebook, parameter file, sanitizer file, configuration) is unreadable or invalid."""
+    """An input (notebook, parameter file, sanitizer file, configuration) is unreadable/invalid."""
 
 
 class NotebookNotFound(InputError):

@@ -1,4 +1,4 @@
-"""The installed package wires itself into Jupyter: server extension, labextension, console script."""
+"""The installed package wires itself into Jupyter: extensions, labextension, console script."""
 
 from __future__ import annotations
 
@@ -17,8 +17,13 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def _jupyter(*args: str) -> str:
-    proc = subprocess.run([sys.executable, "-m", "jupyter", *args], capture_output=True,
-                          text=True, timeout=120, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "jupyter", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     return ANSI.sub("", proc.stdout + proc.stderr)
 
 
@@ -50,9 +55,21 @@ def test_package_version_matches_package_json() -> None:
 @pytest.mark.slow
 def test_wheel_ships_prebuilt_labextension_and_server_config(tmp_path: Path) -> None:
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(tmp_path), str(ROOT)],
-        check=True, capture_output=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=600,
     )
     (wheel,) = tmp_path.glob("nbrepro-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
