@@ -31,7 +31,9 @@ from .notebook_io import iter_notebook_paths, read_notebook, write_notebook
 
 if TYPE_CHECKING:
     from .compare import CompareOptions
+    from .diagnose import CellDiagnosis
     from .execute.engine import ExecutionResult
+    from .record.drift import DriftReport
 
 #: Version of the JSON report (``schemas/verify-report.schema.json``).
 REPORT_SCHEMA_VERSION = 1
@@ -89,6 +91,10 @@ class VerifyOptions:
     env: Mapping[str, str] | None = None
     #: Report environment drift and changed inputs when the notebook carries provenance.
     check_drift: bool = True
+    #: Say why each failing cell did not reproduce (``nbrepro.diagnose``; failing cells only).
+    diagnose: bool = True
+    #: Add mechanical remedies (cell order, seed line, pinned environment) to the report.
+    suggest: bool = False
 
 
 @dataclass
@@ -110,9 +116,12 @@ class CellReport:
     run_statuses: list[str] = field(default_factory=list)
     error_name: str | None = None
     error_value: str | None = None
+    #: Why the cell did not reproduce (failing cells of a diagnosed notebook only).
+    diagnosis: CellDiagnosis | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict following ``verify-report.schema.json``."""
+        diagnosis = self.diagnosis.to_dict() if self.diagnosis is not None else {}
         return {
             "index": self.index,
             "id": self.id,
@@ -124,6 +133,10 @@ class CellReport:
             "run_statuses": list(self.run_statuses),
             "error_name": self.error_name,
             "error_value": self.error_value,
+            "cause": diagnosis.get("cause"),
+            "evidence": diagnosis.get("evidence", []),
+            "causes": diagnosis.get("causes", []),
+            "checked": diagnosis.get("checked", []),
         }
 
 
@@ -151,6 +164,10 @@ class NotebookReport:
     #: Where the executed notebook was kept (``--output``).
     output_path: str | None = None
     kernel_stderr: str = ""
+    #: One line naming the strongest cause found (empty when reproduced or not diagnosed).
+    diagnosis: str = ""
+    #: Mechanical remedies (``suggest``), see :func:`nbrepro.diagnose.suggest_remedies`.
+    remedies: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def reproducible(self) -> bool:
@@ -183,6 +200,8 @@ class NotebookReport:
             "drift": self.drift,
             "output_path": self.output_path,
             "cells": [cell.to_dict() for cell in self.cells],
+            "diagnosis": self.diagnosis,
+            "remedies": _jsonable(self.remedies),
         }
 
 
@@ -364,18 +383,43 @@ def align_cells(baseline: dict[str, Any], executed: dict[str, Any]) -> dict[int,
     return pairs
 
 
-def _drift(path: Path, nb: dict[str, Any]) -> tuple[dict[str, Any] | None, list[str]]:
+def _drift(path: Path, nb: dict[str, Any]) -> DriftReport | None:
     from .provenance import get_provenance
 
     if get_provenance(nb) is None:
-        return None, []
+        return None
     try:
         from .record.drift import check_drift
     except ImportError:
-        return None, []
-    report = check_drift(nb, path.resolve().parent)
-    lines = [str(line) for line in report.summary_lines()]
-    return report.to_dict(), lines
+        return None
+    return check_drift(nb, path.resolve().parent)
+
+
+def _diagnose(
+    prep: PreparedNotebook,
+    report: NotebookReport,
+    options: VerifyOptions,
+    drift: DriftReport | None,
+) -> None:
+    """Attach the diagnosis of every failing cell (and remedies with ``suggest``) to ``report``."""
+    from .diagnose import diagnose_notebook, suggest_remedies
+
+    kernel_env = dict(os.environ)
+    kernel_env.update(options.env or {})
+    diagnosis = diagnose_notebook(
+        prep.nb,
+        report.cells,
+        drift=drift,
+        runs=len(report.run_durations) or options.runs,
+        baseline=report.baseline,
+        kernel_env=kernel_env,
+        status=report.status,
+    )
+    for cell in report.cells:
+        cell.diagnosis = diagnosis.cells.get(cell.index)
+    report.diagnosis = diagnosis.summary
+    if options.suggest and diagnosis.cells:
+        report.remedies = suggest_remedies(prep.nb, diagnosis)
 
 
 def _judge_cell(
@@ -495,9 +539,10 @@ def execute_prepared(
     )
     if prep.baseline is not None and options.against is not None:
         report.baseline = "against"
-    if options.check_drift:
-        report.drift, drift_lines = _drift(prep.path, prep.original)
-        report.warnings.extend(drift_lines)
+    drift = _drift(prep.path, prep.original) if options.check_drift else None
+    if drift is not None:
+        report.drift = drift.to_dict()
+        report.warnings.extend(str(line) for line in drift.summary_lines())
     code_cells = [i for i, c in enumerate(prep.nb.get("cells", [])) if c.get("cell_type") == "code"]
     emit({"event": "notebook-started", "notebook": name, "cells": len(code_cells)})
 
@@ -578,6 +623,8 @@ def execute_prepared(
             )
         )
     _verdict(report, runs)
+    if options.diagnose and report.status != REPRODUCED:
+        _diagnose(prep, report, options, drift)
     if prep.output_path is not None:
         write_notebook(runs[0].nb, prep.output_path)
         report.output_path = str(prep.output_path)

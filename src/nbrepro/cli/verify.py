@@ -17,6 +17,10 @@ Re-execute each notebook top to bottom in a fresh kernel and compare every code 
 after normalisation, with the outputs stored in the notebook (or with --against). Directories are
 searched recursively (.ipynb_checkpoints skipped). The input notebooks are never modified.
 
+For every cell that does not reproduce, the report names the cause with its evidence
+(docs/diagnosis.md): code edited, execution order, hidden state, input or environment changed,
+nondeterminism, external resource, kernel death, timeout, missing module or file, or unknown.
+
 exit codes: 0 every notebook reproduced; 1 at least one did not (mismatch, error, kernel death,
 timeout, nondeterminism); 2 usage or input error."""
 
@@ -194,6 +198,12 @@ def register(subparsers: Any) -> None:
     out.add_argument(
         "-v", "--verbose", action="store_true", help="list every cell in the text report"
     )
+    out.add_argument(
+        "--suggest",
+        action="store_true",
+        help="add mechanical remedies for the causes found: a cell order, a seed line, "
+        "a pinned requirements file or conda environment from the recorded environment",
+    )
     parser.set_defaults(func=run)
 
 
@@ -294,6 +304,7 @@ def build_options(args: argparse.Namespace) -> Any:
         compare=compare,
         output_dir=args.output,
         lax=args.lax,
+        suggest=args.suggest,
     )
 
 

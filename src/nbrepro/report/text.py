@@ -34,6 +34,8 @@ def render_notebook(report: NotebookReport, *, verbose: bool = False) -> list[st
     if report.kernel:
         details.append(f"kernel {report.kernel}")
     lines = [f"{head} ({'; '.join(details)})"]
+    if report.diagnosis:
+        lines.append(f"  {report.diagnosis}")
     for warning in report.warnings:
         lines.append(f"  warning: {warning}")
     for cell in report.cells:
@@ -41,6 +43,12 @@ def render_notebook(report: NotebookReport, *, verbose: bool = False) -> list[st
             continue
         summary = f": {cell.summary}" if cell.summary else ""
         lines.append(f"  cell {cell.index} (id {cell.id}) {cell.status}{summary}")
+        if cell.diagnosis is not None:
+            for number, cause in enumerate(cell.diagnosis.causes):
+                word = "cause" if number == 0 else "also"
+                lines.append(f"    {word}: {cause.id}: {cause.summary}")
+                if cause.id == "unknown":
+                    lines.extend(f"      checked: {line}" for line in cell.diagnosis.checked)
         if cell.status == "nondeterministic" and cell.determinism_diff:
             lines.extend(_indent(cell.determinism_diff, "    "))
         elif cell.diff and cell.status == "mismatch":
@@ -48,6 +56,10 @@ def render_notebook(report: NotebookReport, *, verbose: bool = False) -> list[st
     if report.status == "could-not-run" and report.kernel_stderr.strip():
         lines.append("  kernel stderr:")
         lines.extend(_indent(report.kernel_stderr, "    "))
+    for remedy in report.remedies:
+        lines.append(f"  suggest ({remedy['kind']}): {remedy['message']}")
+        if remedy.get("code"):
+            lines.extend(_indent(str(remedy["code"]), "    "))
     if report.output_path:
         lines.append(f"  executed notebook kept at {report.output_path}")
     return lines

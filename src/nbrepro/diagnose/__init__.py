@@ -1,0 +1,36 @@
+"""Diagnosis: for every cell that does not reproduce, say why, with evidence.
+
+::
+
+    from nbrepro.diagnose import diagnose_notebook, CAUSES
+    diagnosis = diagnose_notebook(nb, verify_report.cells, drift=drift_report, runs=2)
+    diagnosis.summary            # "not reproducible: cell 7 reads data/train.csv, which changed..."
+    diagnosis.cells[7].cause.id  # "input-changed"
+
+    from nbrepro.diagnose.remedies import export_environment, suggest_remedies
+    from nbrepro.diagnose.hints import notebook_static, cell_hints
+
+``nbrepro verify`` calls :func:`diagnose_notebook` for notebooks with failing cells. The causes
+are documented in ``docs/diagnosis.md``.
+"""
+
+from __future__ import annotations
+
+from .attribute import FAILING, CellOutcome, NotebookDiagnosis, diagnose_notebook, summary_line
+from .causes import CAUSES, STRENGTH, Cause, CellDiagnosis, Evidence
+from .remedies import export_environment, suggest_remedies
+
+__all__ = [
+    "CAUSES",
+    "FAILING",
+    "STRENGTH",
+    "Cause",
+    "CellDiagnosis",
+    "CellOutcome",
+    "Evidence",
+    "NotebookDiagnosis",
+    "diagnose_notebook",
+    "export_environment",
+    "suggest_remedies",
+    "summary_line",
+]
