@@ -32,4 +32,4 @@ log "jest"
 npx jest --silent
 
 log "pytest"
-python3 -m pytest -p no:cacheprovider "$@"
+python3 -m pytest -p no:cacheprovider -n 2 "$@"

@@ -1,4 +1,5 @@
-"""``nbrepro env``: print the environment snapshot; ``nbrepro env diff NOTEBOOK``: recorded vs now.
+"""``nbrepro env``: print the environment snapshot; ``env diff NOTEBOOK``: recorded vs now;
+``env export [NOTEBOOK]``: a pinned requirements file or conda environment.
 
 Exit codes of ``env diff``: 0 no drift, 1 drift, 2 bad input (unreadable notebook, no recorded
 environment).
@@ -33,6 +34,23 @@ def register(subparsers: Any) -> None:
     diff.add_argument("notebook", help="a notebook carrying nbrepro provenance")
     diff.add_argument("--format", choices=_FORMATS, default=argparse.SUPPRESS, help="output format")
     diff.set_defaults(func=run)
+    export = sub.add_parser(
+        "export",
+        help="write the recorded (or current) environment as pinned requirements or conda YAML",
+        description="Export the environment recorded in NOTEBOOK's provenance (the current one "
+        "without NOTEBOOK) as a pinned requirements file or a conda environment, to recreate "
+        "what produced the notebook's outputs.",
+    )
+    export.add_argument("notebook", nargs="?", help="a notebook carrying nbrepro provenance")
+    export.add_argument(
+        "--format",
+        dest="export_format",
+        choices=("requirements", "conda"),
+        default="requirements",
+        help="requirements.txt (default) or conda environment.yml",
+    )
+    export.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: stdout)")
+    export.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
 
     if getattr(args, "env_command", None) == "diff":
         return _diff(args)
+    if getattr(args, "env_command", None) == "export":
+        return _export(args)
     env = snapshot()
     if args.format == "json":
         print(json.dumps(env, indent=2, sort_keys=True))
@@ -55,17 +75,11 @@ def run(args: argparse.Namespace) -> int:
 def _diff(args: argparse.Namespace) -> int:
     import json
 
-    from ..errors import EXIT_FAILED, EXIT_OK, InputError
-    from ..notebook_io import read_notebook
-    from ..provenance import get_provenance
+    from ..errors import EXIT_FAILED, EXIT_OK
     from ..record.envdiff import diff_environments
     from ..record.environment import snapshot
 
-    nb = read_notebook(args.notebook)
-    prov = get_provenance(nb)
-    recorded = prov.get("environment") if prov else None
-    if not isinstance(recorded, dict) or not recorded:
-        raise InputError(f"{args.notebook}: no recorded environment (metadata.nbrepro)")
+    recorded = _recorded_environment(args.notebook)
     diff = diff_environments(recorded, snapshot())
     if args.format == "json":
         print(json.dumps({"notebook": args.notebook, **diff.to_dict()}, indent=2, sort_keys=True))
@@ -79,3 +93,30 @@ def _diff(args: argparse.Namespace) -> int:
         )
         print(diff.render_text())
     return EXIT_OK if diff.is_empty else EXIT_FAILED
+
+
+def _recorded_environment(path: str) -> dict[str, Any]:
+    from ..errors import InputError
+    from ..notebook_io import read_notebook
+    from ..provenance import get_provenance
+
+    prov = get_provenance(read_notebook(path))
+    recorded = prov.get("environment") if prov else None
+    if not isinstance(recorded, dict) or not recorded:
+        raise InputError(f"{path}: no recorded environment (metadata.nbrepro)")
+    return recorded
+
+
+def _export(args: argparse.Namespace) -> int:
+    from ..diagnose.remedies import export_environment
+    from ..errors import EXIT_OK
+    from ..notebook_io import atomic_write_text
+    from ..record.environment import snapshot
+
+    env = _recorded_environment(args.notebook) if args.notebook else snapshot()
+    text = export_environment(env, args.export_format)
+    if args.output:
+        atomic_write_text(args.output, text)
+    else:
+        print(text, end="" if text.endswith("\n") else "\n")
+    return EXIT_OK
