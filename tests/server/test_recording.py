@@ -11,10 +11,7 @@ import pytest
 from nbrepro.notebook_io import read_notebook
 from tests.server.helpers import NotebookSession, get_json, make_notebook, stream_text
 
-PROBE = (
-    "ip = get_ipython()\n"
-    "print('nbrepro' in ip.extension_manager.loaded, len(In))"
-)
+PROBE = "ip = get_ipython()\nprint('nbrepro' in ip.extension_manager.loaded, len(In))"
 
 
 async def status(jp_fetch: Any, path: str) -> dict[str, Any]:
