@@ -2,8 +2,9 @@
 
 import { requestAPI } from './handler';
 import { normalizeStatus } from './model/status';
+import { normalizeRunJob, runJobIdOf } from './model/runs';
 import { jobIdOf, normalizeJob } from './model/verify';
-import { IServerStatus, IVerifyJob } from './tokens';
+import { IRunJob, IServerStatus, IVerifyJob } from './tokens';
 
 /** `GET status?path=`: journal, static findings, changed inputs, environment drift. */
 export async function fetchStatus(path: string): Promise<IServerStatus> {
@@ -48,13 +49,33 @@ export async function cancelJob(id: string): Promise<IVerifyJob> {
   );
 }
 
-/** `POST runs`: start a versioned run of the notebook with these parameters. */
+/** `POST runs`: start a versioned run of the saved notebook with these parameters. */
 export async function startRun(
   path: string,
-  parameters: Record<string, unknown>
-): Promise<unknown> {
-  return requestAPI<unknown>('runs', {
-    method: 'POST',
-    body: JSON.stringify({ path, parameters })
-  });
+  parameters: Record<string, unknown>,
+  name?: string
+): Promise<IRunJob> {
+  const body: Record<string, unknown> = { path, parameters };
+  if (name !== undefined && name.trim().length > 0) {
+    body.name = name.trim();
+  }
+  const raw = await requestAPI<unknown>('runs', { method: 'POST', body: JSON.stringify(body) });
+  const id = runJobIdOf(raw);
+  if (id === undefined) {
+    throw new Error('The server did not answer a run job id.');
+  }
+  return normalizeRunJob(id, raw);
+}
+
+/** `GET runs/jobs/<job>`: progress per cell and, when done, the stored run. */
+export async function fetchRunJob(id: string): Promise<IRunJob> {
+  return normalizeRunJob(id, await requestAPI<unknown>(`runs/jobs/${encodeURIComponent(id)}`));
+}
+
+/** `DELETE runs/jobs/<job>`: cancel the run. */
+export async function cancelRunJob(id: string): Promise<IRunJob> {
+  return normalizeRunJob(
+    id,
+    await requestAPI<unknown>(`runs/jobs/${encodeURIComponent(id)}`, { method: 'DELETE' })
+  );
 }

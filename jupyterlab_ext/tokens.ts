@@ -199,7 +199,45 @@ export interface IVerifyJob {
   reason?: string;
   /** Path (relative to the server root) of the executed copy, if any. */
   executedPath?: string;
+  /** Whether JupyterLab can open `executedPath` (false for files in hidden folders). */
+  executedOpenable: boolean;
   /** An error message when the job failed. */
+  error?: string;
+}
+
+/** Progress of one cell of a run job. */
+export interface IRunCellProgress {
+  index: number;
+  id?: string;
+  /** 'running', 'ok', 'error', 'timeout', 'kernel-died' or 'skipped'. */
+  status: string;
+}
+
+/** The server's answer to `POST runs` and `GET /nbrepro/api/runs/jobs/<job>`, normalised. */
+export interface IRunJob {
+  id: string;
+  /** 'finished' once the run is stored (whatever its verdict), 'failed' when it could not run. */
+  state: JobState;
+  cells: IRunCellProgress[];
+  /** Code cells to run, when known. */
+  total?: number;
+  /** The run's name, if it was given one. */
+  name?: string;
+  /** The stored run's id, once finished. */
+  runId?: string;
+  /** 'succeeded' or 'failed' (a cell raised, timed out or killed the kernel). */
+  verdict?: string;
+  /** Why the run failed (the run's failure, or the server's message). */
+  failure?: string;
+  /** The run's scalar metrics (name → value). */
+  metrics: Record<string, unknown>;
+  /** Path (relative to the server root) of the run's executed notebook. */
+  executedPath?: string;
+  /** Whether JupyterLab can open `executedPath`. */
+  executedOpenable: boolean;
+  /** Absolute path of the run bundle on the server, for display. */
+  bundle?: string;
+  /** An error message when the job could not run or was cancelled. */
   error?: string;
 }
 

@@ -1,9 +1,35 @@
 /** The version handshake between the frontend and the server extension. */
 
+/** What the server offers (`capabilities` of `GET /nbrepro/api/version`). */
+export interface ICapabilities {
+  /** Verification jobs (`POST verify`). */
+  verify: boolean;
+  /** Experiment runs (`POST runs`, `runs/jobs/<job>`). */
+  runs: boolean;
+}
+
 /** Answer of `GET /nbrepro/api/version`. */
 export interface IVersionInfo {
   version: string;
   api: number;
+  /** Absent from servers older than the capability flags. */
+  capabilities?: Partial<ICapabilities>;
+}
+
+/**
+ * The capabilities of a handshake: none without a fitting server; a server that does not
+ * advertise them offers verification only (the API generation 1 always had it).
+ */
+export function capabilitiesOf(result: HandshakeResult | undefined): ICapabilities {
+  if (result === undefined || !result.ok) {
+    return { verify: false, runs: false };
+  }
+  const caps = result.server.capabilities;
+  const advertised = typeof caps === 'object' && caps !== null;
+  return {
+    verify: advertised ? caps.verify !== false : true,
+    runs: advertised && caps.runs === true
+  };
 }
 
 /** The REST API generation this frontend speaks. */

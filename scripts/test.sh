@@ -31,5 +31,8 @@ npm run -s lint:check
 log "jest"
 npx jest --silent
 
-log "pytest"
-python3 -m pytest -p no:cacheprovider -n 2 "$@"
+log "pytest: unit, kernel, server tiers (two workers)"
+python3 -m pytest -p no:cacheprovider -n 2 --ignore=tests/ui "$@"
+
+log "pytest: browser tier (Debian's Chromium)"
+python3 -m pytest -p no:cacheprovider tests/ui "$@"

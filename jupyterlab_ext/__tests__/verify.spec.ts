@@ -99,6 +99,25 @@ describe('verification jobs', () => {
     expect(cellStatusOf('weird')).toBe('failed');
   });
 
+  it('prefers the executed_path the server answers and whether it can be opened', () => {
+    const answer = {
+      ...(job('succeeded', [], { notebooks: [{ status: 'reproduced', cells: [] }] }) as object),
+      executed_path: 'nbrepro-verified/j1/nb.ipynb',
+      executed_openable: true
+    };
+    expect(normalizeJob('j1', answer)).toMatchObject({
+      executedPath: 'nbrepro-verified/j1/nb.ipynb',
+      executedOpenable: true
+    });
+    expect(
+      normalizeJob('j1', {
+        ...answer,
+        executed_path: '.nbrepro/v/nb.ipynb',
+        executed_openable: false
+      })
+    ).toMatchObject({ executedPath: '.nbrepro/v/nb.ipynb', executedOpenable: false });
+  });
+
   it('opens only paths under the server root', () => {
     expect(isOpenablePath('out/nb.ipynb')).toBe(true);
     expect(isOpenablePath('../nb.ipynb')).toBe(false);

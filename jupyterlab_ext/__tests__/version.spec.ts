@@ -1,4 +1,4 @@
-import { API_VERSION, checkHandshake } from '../version';
+import { API_VERSION, capabilitiesOf, checkHandshake } from '../version';
 
 describe('checkHandshake', () => {
   it('accepts a server that speaks the same API', () => {
@@ -21,5 +21,27 @@ describe('checkHandshake', () => {
     if (!result.ok) {
       expect(result.reason).toContain('9.0.0');
     }
+  });
+
+  it('reads the advertised capabilities; an older server offers verification only', () => {
+    const withRuns = checkHandshake('0.1.0', {
+      version: '0.1.0',
+      api: API_VERSION,
+      capabilities: { verify: true, runs: true }
+    });
+    expect(capabilitiesOf(withRuns)).toEqual({ verify: true, runs: true });
+    const older = checkHandshake('0.1.0', { version: '0.0.9', api: API_VERSION });
+    expect(capabilitiesOf(older)).toEqual({ verify: true, runs: false });
+    const noRuns = checkHandshake('0.1.0', {
+      version: '0.1.0',
+      api: API_VERSION,
+      capabilities: { verify: true, runs: false }
+    });
+    expect(capabilitiesOf(noRuns).runs).toBe(false);
+    expect(capabilitiesOf(checkHandshake('0.1.0', undefined))).toEqual({
+      verify: false,
+      runs: false
+    });
+    expect(capabilitiesOf(undefined).runs).toBe(false);
   });
 });

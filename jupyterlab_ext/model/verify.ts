@@ -8,7 +8,8 @@ import { CellVerifyStatus, ICellVerifyResult, IVerifyJob, JobState } from '../to
 
 type Json = Record<string, unknown>;
 
-function isObject(value: unknown): value is Json {
+/** Whether a JSON value is an object (not an array). */
+export function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
@@ -40,7 +41,8 @@ export function cellStatusOf(raw: unknown): CellVerifyStatus {
   return REPORT_STATUS[String(raw ?? '')] ?? 'failed';
 }
 
-const JOB_STATE: Record<string, JobState> = {
+/** Job states of the server (`nbrepro.jobs.manager`) in the panel's words. */
+export const JOB_STATE: Record<string, JobState> = {
   queued: 'queued',
   running: 'running',
   succeeded: 'finished',
@@ -51,7 +53,8 @@ const JOB_STATE: Record<string, JobState> = {
   cancelled: 'cancelled'
 };
 
-function text(value: unknown): string | undefined {
+/** A non-empty string, else `undefined`. */
+export function text(value: unknown): string | undefined {
   return typeof value === 'string' && value.length > 0 ? value : undefined;
 }
 
@@ -102,7 +105,13 @@ function notebookReport(result: unknown): Json | undefined {
 /** The job as the panel shows it. */
 export function normalizeJob(id: string, raw: unknown): IVerifyJob {
   if (!isObject(raw)) {
-    return { id, state: 'failed', cells: [], error: 'The server answered something unreadable.' };
+    return {
+      id,
+      state: 'failed',
+      cells: [],
+      executedOpenable: false,
+      error: 'The server answered something unreadable.'
+    };
   }
   const report = notebookReport(raw.result);
   const progress = isObject(raw.progress) ? raw.progress : {};
@@ -123,12 +132,13 @@ export function normalizeJob(id: string, raw: unknown): IVerifyJob {
     reason: report !== undefined ? text(report.reason) : undefined,
     executedPath:
       text(raw.executed_path) ?? (report !== undefined ? text(report.output_path) : undefined),
+    executedOpenable: raw.executed_openable !== false,
     error: state === 'failed' || state === 'cancelled' ? text(raw.message) : undefined
   };
 }
 
 /** Whether the job has stopped (no more polling). */
-export function isFinal(job: IVerifyJob): boolean {
+export function isFinal(job: { state: JobState }): boolean {
   return job.state === 'finished' || job.state === 'failed' || job.state === 'cancelled';
 }
 

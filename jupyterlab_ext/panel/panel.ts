@@ -9,10 +9,10 @@ import { Widget } from '@lumino/widgets';
 import { NotebookWatcher } from '../notebook/watcher';
 import { provenanceOf } from '../notebook/state';
 import { ISettings } from '../tokens';
-import { HandshakeResult } from '../version';
+import { capabilitiesOf, HandshakeResult } from '../version';
 import { button, h } from './dom';
 import { renderEnvironment } from './environmentView';
-import { renderExperimentForm } from './experimentView';
+import { ExperimentView } from './experimentView';
 import { renderFindings, renderVerdict } from './findingsView';
 import { VerifyView } from './verifyView';
 
@@ -20,6 +20,7 @@ import { VerifyView } from './verifyView';
 export interface IReproPanelOptions {
   jump: (cellId: string) => void;
   openPath: (path: string) => void;
+  /** Save the notebook before a verification or a run (both read the saved file). */
   beforeVerify: () => Promise<void>;
   settings: () => ISettings;
 }
@@ -38,12 +39,26 @@ export class ReproPanel extends Widget {
       jump: _options.jump,
       timeoutSeconds: () => _options.settings().verifyTimeoutSeconds
     });
-    this.node.append(this._header, this._notice, this._main, this.verify.node, this._extra);
+    this.experiment = new ExperimentView({
+      beforeStart: _options.beforeVerify,
+      openPath: _options.openPath
+    });
+    this.node.append(
+      this._header,
+      this._notice,
+      this._main,
+      this.verify.node,
+      this.experiment.node,
+      this._extra
+    );
     this._renderAll();
   }
 
   /** The verification section. */
   readonly verify: VerifyView;
+
+  /** The "Run as experiment" section (shown when the server advertises runs). */
+  readonly experiment: ExperimentView;
 
   /** The watcher of the notebook shown. */
   get watcher(): NotebookWatcher | undefined {
@@ -85,6 +100,7 @@ export class ReproPanel extends Widget {
 
   dispose(): void {
     this.verify.dispose();
+    this.experiment.dispose();
     super.dispose();
   }
 
@@ -113,6 +129,12 @@ export class ReproPanel extends Widget {
       status === undefined ? '' : (this._statusIds.get(status) ?? this._nextStatusId(status))
     ].join('\u0000');
     this._renderNotice();
+    const runsOffered = capabilitiesOf(this._handshake).runs || status?.runs === true;
+    this.experiment.update(
+      watcher?.path,
+      watcher ? parametersSource(watcher) : undefined,
+      runsOffered && watcher?.panel.model !== undefined && watcher?.panel.model !== null
+    );
     if (key === this._key) {
       return;
     }
@@ -132,16 +154,9 @@ export class ReproPanel extends Widget {
       renderFindings(report, this._options.settings().maxItemsPerGroup, this._options.jump)
     );
     const model = watcher.panel.model;
-    const extra: HTMLElement[] = [
+    this._extra.replaceChildren(
       renderEnvironment(model ? provenanceOf(model)?.environment : undefined, status)
-    ];
-    if (status?.runs && model) {
-      const form = renderExperimentForm(watcher.path, parametersSource(watcher));
-      if (form) {
-        extra.push(form);
-      }
-    }
-    this._extra.replaceChildren(...extra);
+    );
   }
 
   private _nextStatusId(status: object): number {

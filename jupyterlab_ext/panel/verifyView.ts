@@ -204,12 +204,22 @@ export class VerifyView {
         })
       );
     }
-    if (isOpenablePath(job.executedPath)) {
+    if (isOpenablePath(job.executedPath) && job.executedOpenable) {
       const path = job.executedPath;
       root.append(
-        button(`Open the executed copy (${path})`, () => this._options.openPath(path), {
-          class: 'nbrepro-link nbrepro-open-executed'
+        button('Open the executed copy', () => this._options.openPath(path), {
+          class: 'nbrepro-link nbrepro-open-executed',
+          title: path,
+          'data-path': path
         })
+      );
+    } else if (job.executedPath !== undefined) {
+      root.append(
+        h(
+          'p',
+          { class: 'nbrepro-help nbrepro-executed-hidden' },
+          `The executed copy is kept in ${job.executedPath} (a hidden folder JupyterLab does not open).`
+        )
       );
     }
     const list = h('ul', { class: 'nbrepro-verify-cells' });

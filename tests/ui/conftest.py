@@ -13,10 +13,12 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+UI_DIR = Path(__file__).resolve().parent
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -27,6 +29,13 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(session: Any, config: Any, items: list[Any]) -> None:
+    """Run the browser tests last: Playwright's sync API keeps an event loop running in this
+    thread for the rest of the session, which the kernel and server tests' loops cannot share."""
+    items.sort(key=lambda item: item.path.is_relative_to(UI_DIR))
 
 
 @dataclass

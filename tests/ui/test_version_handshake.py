@@ -25,7 +25,11 @@ def test_frontend_plugin_reaches_server_extension_version_endpoint(
         page.goto(lab_server.lab_url())
     response = info.value
     assert response.status == 200
-    assert response.json() == {"version": __version__, "api": 1}
+    assert response.json() == {
+        "version": __version__,
+        "api": 1,
+        "capabilities": {"verify": True, "runs": True},
+    }
     page.wait_for_function(
         f"document.body.dataset.nbreproServer === {json.dumps(__version__)}", timeout=30_000
     )

@@ -170,6 +170,13 @@ def register(subparsers: Any) -> None:
         help="result format on stdout (default: text)",
     )
     out.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    out.add_argument(
+        "--events",
+        type=Path,
+        metavar="FILE",
+        help="write progress events as JSON lines, one when each cell starts and finishes "
+        "(a single run only; the server's run jobs tail this file)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -205,6 +212,49 @@ class Progress:
         """Erase the bar."""
         self.stream.write("\r\x1b[2K")
         self.stream.flush()
+
+
+class CellEvents:
+    """Progress events of one run as JSON lines, flushed per line (``--events FILE``).
+
+    ``{"event": "cell-started", "index", "id"}`` when a cell starts and
+    ``{"event": "cell-finished", "index", "id", "status", "duration"}`` when it ends; indices
+    are those of the executed notebook (with the injected-parameters cell).
+    """
+
+    def __init__(self, path: Path) -> None:
+        from ..errors import InputError
+
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.fh = path.open("w", encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"--events {path}: cannot write: {exc.strerror or exc}") from None
+
+    def write(self, event: dict[str, Any]) -> None:
+        """Append one event."""
+        self.fh.write(json.dumps(event, ensure_ascii=False, default=str) + "\n")
+        self.fh.flush()
+
+    def started(self, index: int, cell_id: str) -> None:
+        """A cell started executing."""
+        self.write({"event": "cell-started", "index": index, "id": cell_id})
+
+    def finished(self, ce: Any) -> None:
+        """A cell finished (``ce`` is the engine's ``CellExecution``)."""
+        self.write(
+            {
+                "event": "cell-finished",
+                "index": ce.index,
+                "id": ce.cell_id,
+                "status": ce.status,
+                "duration": round(float(ce.duration), 6),
+            }
+        )
+
+    def close(self) -> None:
+        """Close the file."""
+        self.fh.close()
 
 
 def _sigterm_as_interrupt() -> None:
@@ -246,6 +296,18 @@ def _describe(summary: dict[str, Any], failure: str | None, mlflow: dict[str, An
     return "\n".join(lines)
 
 
+def _chain(first: Any, second: Any) -> Any:
+    """A callback calling ``first`` then ``second`` (when there is one) with the same arguments."""
+    if second is None:
+        return first
+
+    def both(*args: Any) -> None:
+        first(*args)
+        second(*args)
+
+    return both
+
+
 def run(args: argparse.Namespace) -> int:
     """Execute the run(s); return the exit code."""
     from ..errors import EXIT_FAILED, EXIT_OK, InputError, UsageError
@@ -282,6 +344,8 @@ def run(args: argparse.Namespace) -> int:
     for item in args.input:
         if not Path(item).exists():
             raise InputError(f"--input {item}: no such file")
+    if args.events is not None and len(points) > 1:
+        raise UsageError("--events follows a single run; it cannot be used with a sweep")
     if args.cwd is not None and not args.cwd.is_dir():
         raise UsageError(f"--cwd {args.cwd}: not a directory")
     project_root = find_project_root(nb_path)
@@ -333,10 +397,19 @@ def run(args: argparse.Namespace) -> int:
         options["on_cell"] = on_cell
         options["on_cell_start"] = on_cell_start
 
+    events = CellEvents(args.events) if args.events is not None else None
+    if events is not None:
+        options["on_cell"] = _chain(events.finished, options.get("on_cell"))
+        options["on_cell_start"] = _chain(events.started, options.get("on_cell_start"))
+
     if len(points) == 1:
         from ..runs.sweep import run_point
 
-        results = [run_point(0, str(nb_path), points[0], {**options, "name": names[0]})]
+        try:
+            results = [run_point(0, str(nb_path), points[0], {**options, "name": names[0]})]
+        finally:
+            if events is not None:
+                events.close()
     else:
         if options.get("on_cell"):
             options.pop("on_cell")

@@ -1,4 +1,4 @@
-"""Verification jobs: ``nbrepro verify`` run in subprocesses, with per-cell progress and cancel."""
+"""Jobs: ``nbrepro verify`` and ``nbrepro run`` in subprocesses, per-cell progress, cancel."""
 
 from __future__ import annotations
 
@@ -8,13 +8,17 @@ from .manager import (
     FAILED,
     FINAL_STATES,
     QUEUED,
+    RUN,
     RUNNING,
     SUCCEEDED,
     TIMEOUT,
+    VERIFY,
     Job,
     JobManager,
     JobNotFound,
+    run_command,
     validate_request,
+    validate_run_name,
     verify_command,
 )
 
@@ -24,12 +28,16 @@ __all__ = [
     "FAILED",
     "FINAL_STATES",
     "QUEUED",
+    "RUN",
     "RUNNING",
     "SUCCEEDED",
     "TIMEOUT",
+    "VERIFY",
     "Job",
     "JobManager",
     "JobNotFound",
+    "run_command",
     "validate_request",
+    "validate_run_name",
     "verify_command",
 ]

@@ -1,10 +1,16 @@
-"""Verification jobs: ``nbrepro verify`` in a subprocess, progress per cell, result, cancel.
+"""Jobs: ``nbrepro verify`` or ``nbrepro run`` in a subprocess, progress per cell, result, cancel.
 
-A job runs ``python -m nbrepro verify --format json --events FILE ... NOTEBOOK`` in its own
-process group, never inside the calling process. Progress comes from the events file that
-verify appends one JSON line to per cell; the result is verify's JSON report on stdout.
-Cancelling terminates the whole process group (and the kernels verify started, which run in
-sessions of their own), first with SIGTERM, then SIGKILL after a grace period.
+A verification job runs ``python -m nbrepro verify --format json --events FILE ... NOTEBOOK``,
+a run job ``python -m nbrepro run --format json --events FILE ... NOTEBOOK``, each in its own
+process group, never inside the calling process. Progress comes from the events file that the
+command appends one JSON line to per cell; the result is its JSON answer on stdout (verify's
+report; the run's summary). Cancelling terminates the whole process group (and the kernels the
+command started, which run in sessions of their own), first with SIGTERM, then SIGKILL after a
+grace period.
+
+With ``executed_dir`` a verification job keeps its executed notebook in
+``<executed_dir>/<job id>/`` (``verify --output``); a run keeps its executed notebook in its run
+bundle. ``Job.to_dict(root=...)`` answers that notebook's path relative to ``root``.
 """
 
 from __future__ import annotations
@@ -26,6 +32,15 @@ from typing import Any
 
 from ..errors import InputError, NbreproError, NotebookNotFound
 from ..notebook_io import read_notebook
+
+#: Kinds of job: a verification (``nbrepro verify``) or a versioned run (``nbrepro run``).
+VERIFY, RUN = "verify", "run"
+
+#: File name of the executed notebook in a run bundle (``nbrepro.runs.store.NOTEBOOK_FILE``).
+RUN_NOTEBOOK_FILE = "notebook.ipynb"
+
+#: Longest run name a run job accepts.
+MAX_NAME_LENGTH = 200
 
 #: Job states; the last five are final.
 QUEUED, RUNNING = "queued", "running"
@@ -54,14 +69,19 @@ _TCP_WARNING = "Kernel is running over TCP without encryption"
 
 
 class JobNotFound(NbreproError):
-    """No verification job has this id (it never existed or was forgotten)."""
+    """No job of this kind has this id (it never existed or was forgotten)."""
 
     http_status = 404
 
 
 @dataclass
 class Job:
-    """One verification job and what is known about it so far."""
+    """One job (a verification or a run) and what is known about it so far.
+
+    ``result`` is verify's JSON report for a verification, the run's summary (``nbrepro run
+    --format json``'s one entry) for a run. ``output_dir`` is where a verification keeps its
+    executed notebook.
+    """
 
     id: str
     notebook: Path
@@ -70,6 +90,10 @@ class Job:
     command: list[str]
     events_path: Path
     code_cells: int
+    kind: str = VERIFY
+    name: str | None = None
+    timeout: float | None = None
+    output_dir: Path | None = None
     created: float = field(default_factory=time.time)
     state: str = QUEUED
     started: float | None = None
@@ -135,14 +159,36 @@ class Job:
             if self._current == index:
                 self._current = None
 
+    def executed_notebook(self) -> Path | None:
+        """The executed notebook the job kept (absolute), once it exists."""
+        found: Path | None = None
+        if self.kind == RUN and isinstance(self.result, dict) and self.result.get("path"):
+            found = Path(str(self.result["path"])) / RUN_NOTEBOOK_FILE
+        elif self.kind == VERIFY and isinstance(self.result, dict):
+            notebooks = self.result.get("notebooks")
+            first = notebooks[0] if isinstance(notebooks, list) and notebooks else None
+            if isinstance(first, dict) and first.get("output_path"):
+                found = Path(str(first["output_path"]))
+        if found is None or not found.is_file():
+            return None
+        return found
+
     def to_dict(self, *, root: Path | None = None) -> dict[str, Any]:
-        """JSON-able form; ``root`` makes the notebook path relative to it."""
+        """JSON-able form; ``root`` makes the notebook path relative to it and gives
+        ``executed_path``: the executed notebook's path relative to ``root`` (``None`` when
+        there is none or it lies outside ``root``)."""
         notebook = self.notebook
         if root is not None:
             with contextlib.suppress(ValueError):
                 notebook = notebook.relative_to(root)
-        return {
+        executed_path = None
+        executed = self.executed_notebook() if root is not None else None
+        if executed is not None and root is not None:
+            with contextlib.suppress(ValueError):
+                executed_path = executed.resolve().relative_to(root.resolve()).as_posix()
+        answer = {
             "id": self.id,
+            "kind": self.kind,
             "path": notebook.as_posix(),
             "state": self.state,
             "parameters": self.parameters,
@@ -154,7 +200,12 @@ class Job:
             "message": self.message,
             "progress": self.progress(),
             "result": self.result,
+            "executed_path": executed_path,
         }
+        if self.kind == RUN:
+            answer["name"] = self.name
+            answer["run_id"] = self.result.get("run_id") if isinstance(self.result, dict) else None
+        return answer
 
 
 def _iso(ts: float | None) -> str | None:
@@ -213,12 +264,43 @@ def verify_command(
     return cmd
 
 
-class JobManager:
-    """Runs verification jobs, at most ``max_jobs`` at a time; the others wait in a queue.
+def validate_run_name(name: Any) -> str | None:
+    """Check a run job's name (``None``, or a one-line string); raise :class:`InputError`."""
+    if name is None:
+        return None
+    if not isinstance(name, str):
+        raise InputError("'name' must be a string")
+    clean = name.strip()
+    if not clean:
+        return None
+    if len(clean) > MAX_NAME_LENGTH:
+        raise InputError(f"'name' is longer than {MAX_NAME_LENGTH} characters")
+    if any(ch in clean for ch in "\r\n\x00"):
+        raise InputError("'name' must be a single line")
+    return clean
 
-    ``timeout`` (seconds, ``None`` for none) bounds a job's wall time; ``keep`` finished jobs
-    are remembered (the oldest are forgotten first). Call :meth:`shutdown` to cancel the
-    running jobs when the owner stops.
+
+def run_command(
+    python: str, notebook: Path, events: Path, parameters: Mapping[str, Any], name: str | None
+) -> list[str]:
+    """The ``python -m nbrepro run`` command line for a run job."""
+    cmd = [python, "-m", "nbrepro", "run", "--format", "json", "--quiet", "--events", str(events)]
+    if parameters:
+        cmd += ["-y", json.dumps(parameters)]
+    if name:
+        cmd += ["--name", name]
+    cmd += ["--", str(notebook)]
+    return cmd
+
+
+class JobManager:
+    """Runs jobs (verifications and runs), at most ``max_jobs`` at a time; the others wait.
+
+    ``timeout`` (seconds, ``None`` for none) bounds a verification's wall time, ``run_timeout``
+    a run's; ``keep`` finished jobs are remembered (the oldest are forgotten first, with their
+    kept executed copies). ``executed_dir``: where verifications keep their executed notebooks
+    (one folder per job); ``None`` keeps none. Call :meth:`shutdown` to cancel the running jobs
+    when the owner stops.
     """
 
     def __init__(
@@ -230,11 +312,15 @@ class JobManager:
         keep: int = 100,
         env: Mapping[str, str] | None = None,
         grace: float = 5.0,
+        run_timeout: float | None = None,
+        executed_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         if max_jobs < 1:
             raise InputError("max_jobs must be at least 1")
         self.max_jobs = max_jobs
         self.timeout = timeout if timeout and timeout > 0 else None
+        self.run_timeout = run_timeout if run_timeout and run_timeout > 0 else None
+        self.executed_dir = Path(executed_dir) if executed_dir is not None else None
         self.python = python or sys.executable
         self.keep = keep
         self.env = dict(env) if env is not None else None
@@ -256,41 +342,94 @@ class JobManager:
         *,
         cwd: str | os.PathLike[str] | None = None,
     ) -> Job:
-        """Queue a job verifying ``notebook``; call from a running event loop. Returns the job."""
+        """Queue a job verifying ``notebook``; call from a running event loop. Returns the job.
+
+        With the manager's ``executed_dir`` the executed notebook is kept in
+        ``<executed_dir>/<job id>/`` (never over ``notebook``: verify refuses that).
+        """
         params, opts = validate_request(parameters, options)
-        path = Path(notebook)
-        if not path.is_file():
-            raise NotebookNotFound(f"{path}: no such notebook")
-        nb = read_notebook(path)
-        code_cells = sum(1 for c in nb["cells"] if c.get("cell_type") == "code")
+        path, code_cells = self._read(notebook)
+        job_id = uuid.uuid4().hex[:16]
+        events = self._workdir / f"{job_id}.events.jsonl"
+        command = verify_command(self.python, path, events, params, opts)
+        output_dir = None
+        if self.executed_dir is not None:
+            output_dir = (self.executed_dir / job_id).resolve()
+            command[-1:-1] = ["--output", str(output_dir)]
+        job = Job(
+            id=job_id,
+            notebook=path,
+            parameters=params,
+            options=opts,
+            command=command,
+            events_path=events,
+            code_cells=code_cells,
+            timeout=self.timeout,
+            output_dir=output_dir,
+        )
+        return self._queue(job, cwd)
+
+    def start_run(
+        self,
+        notebook: str | os.PathLike[str],
+        parameters: Any = None,
+        *,
+        name: Any = None,
+        cwd: str | os.PathLike[str] | None = None,
+    ) -> Job:
+        """Queue a versioned run of ``notebook`` (``nbrepro run``); call from a running event
+        loop. Returns the job; its result is the run's summary once it has finished."""
+        params, _ = validate_request(parameters, None)
+        clean_name = validate_run_name(name)
+        path, code_cells = self._read(notebook)
         job_id = uuid.uuid4().hex[:16]
         events = self._workdir / f"{job_id}.events.jsonl"
         job = Job(
             id=job_id,
             notebook=path,
             parameters=params,
-            options=opts,
-            command=verify_command(self.python, path, events, params, opts),
+            options={},
+            command=run_command(self.python, path, events, params, clean_name),
             events_path=events,
-            code_cells=code_cells,
+            # Parameters add papermill's injected-parameters cell.
+            code_cells=code_cells + (1 if params else 0),
+            kind=RUN,
+            name=clean_name,
+            timeout=self.run_timeout,
         )
-        self._jobs[job_id] = job
+        return self._queue(job, cwd)
+
+    @staticmethod
+    def _read(notebook: str | os.PathLike[str]) -> tuple[Path, int]:
+        path = Path(notebook)
+        if not path.is_file():
+            raise NotebookNotFound(f"{path}: no such notebook")
+        nb = read_notebook(path)
+        return path, sum(1 for c in nb["cells"] if c.get("cell_type") == "code")
+
+    def _queue(self, job: Job, cwd: str | os.PathLike[str] | None) -> Job:
+        self._jobs[job.id] = job
         self._forget_old()
-        job._task = asyncio.ensure_future(self._run(job, Path(cwd) if cwd else path.parent))
+        job._task = asyncio.ensure_future(self._run(job, Path(cwd) if cwd else job.notebook.parent))
         return job
 
-    def get(self, job_id: str) -> Job:
-        """The job with this id, or :class:`JobNotFound`."""
-        try:
-            return self._jobs[job_id]
-        except KeyError:
-            raise JobNotFound(f"no verification job {job_id!r}") from None
+    def get(self, job_id: str, kind: str | None = None) -> Job:
+        """The job with this id (of this ``kind`` when given), or :class:`JobNotFound`."""
+        job = self._jobs.get(job_id)
+        if job is None or (kind is not None and job.kind != kind):
+            what = {VERIFY: "verification job", RUN: "run job"}.get(kind or "", "job")
+            raise JobNotFound(f"no {what} {job_id!r}")
+        return job
 
-    def list(self, notebook: str | os.PathLike[str] | None = None) -> list[Job]:
-        """Known jobs, oldest first (only those of ``notebook`` when given)."""
+    def list(
+        self, notebook: str | os.PathLike[str] | None = None, kind: str | None = None
+    ) -> list[Job]:
+        """Known jobs, oldest first (only those of ``notebook`` / of ``kind`` when given)."""
         jobs = list(self._jobs.values())
         if notebook is not None:
             jobs = [j for j in jobs if j.notebook == Path(notebook)]
+        if kind is not None:
+            jobs = [j for j in jobs if j.kind == kind]
         return jobs
 
     async def wait(self, job_id: str) -> Job:
@@ -300,9 +439,9 @@ class JobManager:
             await asyncio.shield(job._task)
         return job
 
-    async def cancel(self, job_id: str) -> Job:
+    async def cancel(self, job_id: str, kind: str | None = None) -> Job:
         """Cancel a job: dequeue it, or terminate its process group. Returns the job."""
-        job = self.get(job_id)
+        job = self.get(job_id, kind)
         if job.done:
             return job
         if job._process is None:
@@ -340,6 +479,8 @@ class JobManager:
         for job in finished[: max(0, len(self._jobs) - self.keep)]:
             self._jobs.pop(job.id, None)
             job.events_path.unlink(missing_ok=True)
+            if job.output_dir is not None:
+                shutil.rmtree(job.output_dir, ignore_errors=True)
 
     async def _run(self, job: Job, cwd: Path) -> None:
         try:
@@ -355,7 +496,7 @@ class JobManager:
             raise
         except Exception as exc:  # a job must never take its owner down
             job.state = ERROR
-            job.message = f"could not run verify: {exc}"
+            job.message = f"could not run {job.kind}: {exc}"
         finally:
             if job.finished is None and job.done:
                 job.finished = time.time()
@@ -375,12 +516,13 @@ class JobManager:
         )
         job._process = proc
         try:
-            stdout, stderr = await asyncio.wait_for(proc.communicate(), self.timeout)
+            stdout, stderr = await asyncio.wait_for(proc.communicate(), job.timeout)
         except asyncio.TimeoutError:
             await self._terminate(proc)
             stdout, stderr = b"", b""
             job.state = TIMEOUT
-            job.message = f"verification did not finish within {self.timeout:g} s"
+            what = "the run" if job.kind == RUN else "verification"
+            job.message = f"{what} did not finish within {job.timeout:g} s"
         job.exit_code = proc.returncode
         job.finished = time.time()
         job.progress()  # read the last events before the state turns final
@@ -391,15 +533,20 @@ class JobManager:
             job.result = json.loads(text) if text else None
         except ValueError:
             job.result = None
+        if job.kind == RUN:
+            job.result = _run_summary(job.result)
         errors = _clean_stderr(stderr)
         if proc.returncode == 0:
             job.state = SUCCEEDED
         elif proc.returncode == 1 and job.result is not None:
             job.state = FAILED
-            job.message = "the notebook did not reproduce"
+            if job.kind == RUN:
+                job.message = str(job.result.get("failure") or "the run failed")
+            else:
+                job.message = "the notebook did not reproduce"
         else:
             job.state = ERROR
-            job.message = errors or f"verify exited with status {proc.returncode}"
+            job.message = errors or f"{job.kind} exited with status {proc.returncode}"
 
     async def _terminate(self, proc: asyncio.subprocess.Process) -> None:
         if proc.returncode is not None:
@@ -415,6 +562,14 @@ class JobManager:
         for pid in family:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
+
+
+def _run_summary(answer: Any) -> dict[str, Any] | None:
+    """The one run's summary in ``nbrepro run --format json``'s answer (``None`` if none)."""
+    runs = answer.get("runs") if isinstance(answer, dict) else None
+    if isinstance(runs, list) and runs and isinstance(runs[0], dict) and runs[0].get("run_id"):
+        return runs[0]
+    return None
 
 
 def _clean_stderr(raw: bytes) -> str:

@@ -6,6 +6,8 @@ Loading the extension
 * opens the journal (:class:`nbrepro.journal.JournalStore`);
 * installs the :class:`~.recording.RecordingService` (kernel start/restart hooks, the relay
   observer as the kernel websocket connection class, the pre-save hook);
+* starts the :class:`~nbrepro.jobs.JobManager` of verification and run jobs (verifications
+  keep their executed notebooks under ``NbreproConfig.verified_dir``);
 * adds the REST handlers under ``<base_url>/nbrepro/api/`` (:mod:`.routes`).
 """
 
@@ -16,9 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import NbreproError
 from ..jobs import JobManager
 from ..journal import JournalStore
 from .config import NbreproConfig
+from .paths import resolve_in_root
 from .recording import RecordingService
 from .routes import setup_routes
 from .status import StatusService
@@ -36,6 +40,18 @@ class NbreproExtension:
     jobs: JobManager
 
 
+def _verified_dir(root_dir: str, setting: str, log: Any) -> Path | None:
+    """The folder of verification jobs' executed copies (``None``: keep none, also when the
+    setting leaves the server root, which is logged)."""
+    if not setting.strip():
+        return None
+    try:
+        return resolve_in_root(root_dir, setting)[1]
+    except NbreproError as exc:
+        log.warning("nbrepro: NbreproConfig.verified_dir ignored: %s", exc)
+        return None
+
+
 def _load_jupyter_server_extension(server_app: Any) -> None:
     """Register nbrepro's recording and handlers with a running jupyter server."""
     config = NbreproConfig(config=server_app.config, parent=server_app)
@@ -49,7 +65,12 @@ def _load_jupyter_server_extension(server_app: Any) -> None:
         root_dir=root_dir,
         log=server_app.log,
     )
-    jobs = JobManager(max_jobs=max(1, config.max_jobs), timeout=config.verify_timeout or None)
+    jobs = JobManager(
+        max_jobs=max(1, config.max_jobs),
+        timeout=config.verify_timeout or None,
+        run_timeout=config.run_timeout or None,
+        executed_dir=_verified_dir(root_dir, config.verified_dir, server_app.log),
+    )
     ext = NbreproExtension(
         config=config,
         root_dir=root_dir,

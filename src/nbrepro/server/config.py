@@ -51,7 +51,28 @@ class NbreproConfig(Configurable):
 
     max_jobs = Int(
         2,
-        help="Verification jobs run at the same time; further jobs wait in a queue.",
+        help=(
+            "Jobs (verifications and experiment runs) run at the same time; further jobs "
+            "wait in a queue."
+        ),
+    ).tag(config=True)
+
+    run_timeout = Float(
+        0.0,
+        help="Wall-time limit of one experiment run started from the panel, in seconds "
+        "(0: no limit; a run can always be cancelled).",
+    ).tag(config=True)
+
+    verified_dir = Unicode(
+        "nbrepro-verified",
+        help=(
+            "Folder, relative to the server root, where verification jobs keep the executed "
+            "notebook: <verified_dir>/<job id>/<notebook name>, written atomically, never over "
+            "the user's notebook; a job's folder is removed when the server forgets the job "
+            "(after 100 newer jobs). It must stay under the root. A hidden folder (such as "
+            ".nbrepro/verified) works only with ContentsManager.allow_hidden = True, since "
+            "JupyterLab cannot open hidden files otherwise. Empty: keep no executed copies."
+        ),
     ).tag(config=True)
 
     provenance_timeout = Float(

@@ -1,10 +1,11 @@
-"""REST handlers under ``/nbrepro/api/``: status, verification jobs, runs; thin over the core.
+"""REST handlers under ``/nbrepro/api/``: status, verification jobs, runs and run jobs.
 
 Every method is authenticated (``@web.authenticated``) and authorized with jupyter_server's
 authorizer on the resource ``nbrepro`` (``read`` for GET, ``write`` for POST and DELETE);
 :class:`~jupyter_server.base.handlers.APIHandler` checks the XSRF token of writes. Paths are
 confined to the server root by :func:`.paths.resolve_in_root`; core errors become JSON errors in
-:meth:`.base.NbreproHandler.write_error` only.
+:meth:`.base.NbreproHandler.write_error` only. Jobs are answered by :meth:`_Base.job_answer`,
+which adds whether JupyterLab can open the job's executed notebook (``executed_openable``).
 """
 
 from __future__ import annotations
@@ -12,15 +13,27 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from jupyter_core.paths import is_hidden
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from ..errors import InputError, NotebookNotFound, OptionalDependencyMissing
+from ..jobs import RUN, VERIFY, Job
 from .base import NbreproHandler
 from .paths import resolve_in_root
 
 #: Keys a ``POST verify`` body may have.
 VERIFY_BODY_KEYS = frozenset({"path", "parameters", "options"})
+
+#: Keys a ``POST runs`` body may have.
+RUN_BODY_KEYS = frozenset({"path", "parameters", "name"})
+
+
+def check_body_keys(body: dict[str, Any], allowed: frozenset[str]) -> None:
+    """Refuse a request body with keys outside ``allowed`` (:class:`InputError`, 400)."""
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise InputError(f"unknown field(s) in the request body: {', '.join(unknown)}")
 
 
 class RunsUnavailable(OptionalDependencyMissing):
@@ -39,6 +52,19 @@ class _Base(NbreproHandler):
         if not path.is_file():
             raise NotebookNotFound(f"{clean}: no such notebook")
         return clean, path
+
+    def job_answer(self, job: Job) -> dict[str, Any]:
+        """A job as JSON, paths relative to the root, with ``executed_openable``: whether the
+        contents manager serves the executed notebook (it refuses hidden files by default)."""
+        root = Path(self.nbrepro.root_dir)
+        answer = job.to_dict(root=root)
+        executed = answer.get("executed_path")
+        openable = False
+        if executed:
+            allow_hidden = bool(getattr(self.contents_manager, "allow_hidden", False))
+            openable = allow_hidden or not is_hidden(str(root / executed), str(root))
+        answer["executed_openable"] = openable
+        return answer
 
 
 class StatusHandler(_Base):
@@ -61,39 +87,43 @@ class VerifyHandler(_Base):
     @authorized
     async def post(self) -> None:
         body = self.read_json_body()
-        unknown = sorted(set(body) - VERIFY_BODY_KEYS)
-        if unknown:
-            raise InputError(f"unknown field(s) in the request body: {', '.join(unknown)}")
+        check_body_keys(body, VERIFY_BODY_KEYS)
         _, path = self.notebook_path(body.get("path"))
         job = self.nbrepro.jobs.start(
             path, body.get("parameters"), body.get("options"), cwd=path.parent
         )
-        self.write_json(job.to_dict(root=Path(self.nbrepro.root_dir)), status=202)
+        self.write_json(self.job_answer(job), status=202)
 
     @web.authenticated
     @authorized
     async def get(self) -> None:
         api_path = self.get_query_argument("path", None)
         notebook = self.notebook_path(api_path)[1] if api_path is not None else None
-        root = Path(self.nbrepro.root_dir)
-        jobs = self.nbrepro.jobs.list(notebook)
-        self.write_json({"jobs": [j.to_dict(root=root) for j in jobs]})
+        jobs = self.nbrepro.jobs.list(notebook, kind=VERIFY)
+        self.write_json({"jobs": [self.job_answer(j) for j in jobs]})
 
 
 class VerifyJobHandler(_Base):
     """``GET verify/<job>``: progress and result; ``DELETE verify/<job>``: cancel."""
 
+    kind = VERIFY
+
     @web.authenticated
     @authorized
     async def get(self, job_id: str) -> None:
-        job = self.nbrepro.jobs.get(job_id)
-        self.write_json(job.to_dict(root=Path(self.nbrepro.root_dir)))
+        self.write_json(self.job_answer(self.nbrepro.jobs.get(job_id, self.kind)))
 
     @web.authenticated
     @authorized
     async def delete(self, job_id: str) -> None:
-        job = await self.nbrepro.jobs.cancel(job_id)
-        self.write_json(job.to_dict(root=Path(self.nbrepro.root_dir)))
+        job = await self.nbrepro.jobs.cancel(job_id, self.kind)
+        self.write_json(self.job_answer(job))
+
+
+class RunJobHandler(VerifyJobHandler):
+    """``GET runs/jobs/<job>``: progress and, when done, the run; ``DELETE``: cancel the run."""
+
+    kind = RUN
 
 
 def _run_store() -> Any:
@@ -105,7 +135,20 @@ def _run_store() -> Any:
 
 
 class RunsHandler(_Base):
-    """``GET runs?path=``: the runs of a notebook, oldest first."""
+    """``GET runs?path=``: the runs of a notebook, oldest first; ``POST runs``: start a run job
+    (``{"path", "parameters"?, "name"?}``; answers the job, 202)."""
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        body = self.read_json_body()
+        check_body_keys(body, RUN_BODY_KEYS)
+        _run_store()
+        _, path = self.notebook_path(body.get("path"))
+        job = self.nbrepro.jobs.start_run(
+            path, body.get("parameters"), name=body.get("name"), cwd=path.parent
+        )
+        self.write_json(self.job_answer(job), status=202)
 
     @web.authenticated
     @authorized

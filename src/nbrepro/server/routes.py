@@ -6,7 +6,14 @@ from typing import Any
 
 from jupyter_server.utils import url_path_join
 
-from .handlers import RunHandler, RunsHandler, StatusHandler, VerifyHandler, VerifyJobHandler
+from .handlers import (
+    RunHandler,
+    RunJobHandler,
+    RunsHandler,
+    StatusHandler,
+    VerifyHandler,
+    VerifyJobHandler,
+)
 from .version import VersionHandler
 
 #: (path under ``/nbrepro/api/``, handler class)
@@ -16,6 +23,7 @@ ROUTES: list[tuple[str, type]] = [
     ("verify", VerifyHandler),
     (r"verify/(?P<job_id>[A-Za-z0-9_-]+)", VerifyJobHandler),
     ("runs", RunsHandler),
+    (r"runs/jobs/(?P<job_id>[A-Za-z0-9_-]+)", RunJobHandler),
     (r"runs/(?P<run_id>[^/]+)", RunHandler),
 ]
 
