@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import IO, Any
 
+from .options import add_parameter_options, parameters_from_args, positive_int, seconds
+
 DESCRIPTION = """\
 Execute a notebook top to bottom in a fresh kernel (papermill parameters injected) and store a
 versioned run: the executed notebook, a run.json manifest (parameters, metrics, input hashes,
@@ -26,26 +28,6 @@ exit codes: 0 every run succeeded; 1 a run failed (a cell raised, timed out or k
 kernel; or the MLflow export failed); 2 usage or input error."""
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
-    return value
-
-
 def register(subparsers: Any) -> None:
     """Add the ``run`` subcommand."""
     parser = subparsers.add_parser(
@@ -55,41 +37,7 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("notebook", metavar="NOTEBOOK", help="the notebook to run")
-    params = parser.add_argument_group("papermill parameters (papermill's semantics)")
-    params.add_argument(
-        "-p",
-        "--parameters",
-        nargs=2,
-        action="append",
-        default=[],
-        metavar=("NAME", "VALUE"),
-        help="a parameter, typed as papermill types it (True/False/None, int, float, else str)",
-    )
-    params.add_argument(
-        "-r",
-        "--parameters-raw",
-        nargs=2,
-        action="append",
-        default=[],
-        metavar=("NAME", "VALUE"),
-        help="a parameter read as a raw string",
-    )
-    params.add_argument(
-        "-f",
-        "--parameters-file",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="a YAML file of parameters",
-    )
-    params.add_argument(
-        "-y",
-        "--parameters-yaml",
-        action="append",
-        default=[],
-        metavar="YAML",
-        help="parameters as YAML text",
-    )
+    add_parameter_options(parser)
     sweep = parser.add_argument_group("sweeps")
     sweep.add_argument(
         "--grid",
@@ -104,7 +52,7 @@ def register(subparsers: Any) -> None:
     sweep.add_argument(
         "-j",
         "--jobs",
-        type=_positive_int,
+        type=positive_int,
         default=1,
         metavar="N",
         help="run N parameter sets in parallel (separate processes and kernels)",
@@ -120,10 +68,10 @@ def register(subparsers: Any) -> None:
         metavar="DIR",
         help="working directory of the kernel (default: the notebook's folder)",
     )
-    execution.add_argument("--timeout", type=_seconds, metavar="SECONDS", help="per-cell timeout")
+    execution.add_argument("--timeout", type=seconds, metavar="SECONDS", help="per-cell timeout")
     execution.add_argument(
         "--notebook-timeout",
-        type=_seconds,
+        type=seconds,
         metavar="SECONDS",
         help="timeout for the whole notebook",
     )
@@ -312,7 +260,6 @@ def run(args: argparse.Namespace) -> int:
     """Execute the run(s); return the exit code."""
     from ..errors import EXIT_FAILED, EXIT_OK, InputError, UsageError
     from ..execute.engine import resolve_kernel
-    from ..execute.parameters import parse_parameters
     from ..notebook_io import read_notebook
     from ..runs.mlflow_export import (
         check_tracking_uri,
@@ -326,12 +273,7 @@ def run(args: argparse.Namespace) -> int:
 
     nb_path = Path(args.notebook)
     nb = read_notebook(nb_path)
-    base = parse_parameters(
-        p=[tuple(pair) for pair in args.parameters],
-        r=[tuple(pair) for pair in args.parameters_raw],
-        files=args.parameters_file,
-        yamls=args.parameters_yaml,
-    )
+    base = parameters_from_args(args)
     grid = parse_grid(args.grid)
     sets = load_sweep_file(args.sweep) if args.sweep else None
     points = expand_points(base, grid, sets)

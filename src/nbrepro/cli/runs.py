@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .options import seconds
+
 DESCRIPTION = """\
 Work with the runs stored by `nbrepro run`. The store is the project's (the nearest folder up from
 the current one with pyproject.toml or .git) unless --runs-dir names one. Run ids may be given as
@@ -19,16 +21,6 @@ a unique prefix or as a run's unique --name.
 
 exit codes: 0 success (reproduce: the run reproduced); 1 reproduce: outputs differ or a cell
 failed; 2 usage or input error (unknown run id, ...)."""
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
-    return value
 
 
 def register(subparsers: Any) -> None:
@@ -67,10 +59,10 @@ def register(subparsers: Any) -> None:
         help="re-execute a run with its parameters and compare outputs (a verify verdict)",
     )
     p_rep.add_argument("run_id", metavar="ID")
-    p_rep.add_argument("--timeout", type=_seconds, metavar="SECONDS", help="per-cell timeout")
+    p_rep.add_argument("--timeout", type=seconds, metavar="SECONDS", help="per-cell timeout")
     p_rep.add_argument(
         "--notebook-timeout",
-        type=_seconds,
+        type=seconds,
         metavar="SECONDS",
         help="timeout for the whole notebook",
     )

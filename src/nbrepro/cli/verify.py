@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import IO, Any
 
+from .options import add_parameter_options, parameters_from_args, positive_int, seconds, tolerance
+
 DESCRIPTION = """\
 Re-execute each notebook top to bottom in a fresh kernel and compare every code cell's outputs,
 after normalisation, with the outputs stored in the notebook (or with --against). Directories are
@@ -25,36 +27,6 @@ exit codes: 0 every notebook reproduced; 1 at least one did not (mismatch, error
 timeout, nondeterminism); 2 usage or input error."""
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
-    return value
-
-
-def _tolerance(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value < 0 or value != value:
-        raise argparse.ArgumentTypeError(f"must be zero or positive: {text!r}")
-    return value
-
-
 def register(subparsers: Any) -> None:
     """Add the ``verify`` subcommand."""
     parser = subparsers.add_parser(
@@ -64,41 +36,7 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="notebooks or directories")
-    params = parser.add_argument_group("papermill parameters (papermill's semantics)")
-    params.add_argument(
-        "-p",
-        "--parameters",
-        nargs=2,
-        action="append",
-        default=[],
-        metavar=("NAME", "VALUE"),
-        help="a parameter, typed as papermill types it (True/False/None, int, float, else str)",
-    )
-    params.add_argument(
-        "-r",
-        "--parameters-raw",
-        nargs=2,
-        action="append",
-        default=[],
-        metavar=("NAME", "VALUE"),
-        help="a parameter read as a raw string",
-    )
-    params.add_argument(
-        "-f",
-        "--parameters-file",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="a YAML file of parameters",
-    )
-    params.add_argument(
-        "-y",
-        "--parameters-yaml",
-        action="append",
-        default=[],
-        metavar="YAML",
-        help="parameters as YAML text",
-    )
+    add_parameter_options(parser)
     execution = parser.add_argument_group("execution")
     execution.add_argument(
         "-k", "--kernel", metavar="NAME", help="kernel (default: the notebook's)"
@@ -109,16 +47,16 @@ def register(subparsers: Any) -> None:
         metavar="DIR",
         help="working directory of the kernel (default: the notebook's folder)",
     )
-    execution.add_argument("--timeout", type=_seconds, metavar="SECONDS", help="per-cell timeout")
+    execution.add_argument("--timeout", type=seconds, metavar="SECONDS", help="per-cell timeout")
     execution.add_argument(
         "--notebook-timeout",
-        type=_seconds,
+        type=seconds,
         metavar="SECONDS",
         help="timeout for the whole notebook",
     )
     execution.add_argument(
         "--runs",
-        type=_positive_int,
+        type=positive_int,
         default=1,
         metavar="N",
         help="execute N times; cells whose outputs differ between runs are "
@@ -127,7 +65,7 @@ def register(subparsers: Any) -> None:
     execution.add_argument(
         "-j",
         "--jobs",
-        type=_positive_int,
+        type=positive_int,
         default=1,
         metavar="N",
         help="verify N notebooks in parallel (separate kernels)",
@@ -148,19 +86,19 @@ def register(subparsers: Any) -> None:
     )
     comp.add_argument(
         "--rtol",
-        type=_tolerance,
+        type=tolerance,
         default=0.0,
         help="relative tolerance for numbers in text outputs",
     )
     comp.add_argument(
         "--atol",
-        type=_tolerance,
+        type=tolerance,
         default=0.0,
         help="absolute tolerance for numbers in text outputs",
     )
     comp.add_argument(
         "--image-tolerance",
-        type=_tolerance,
+        type=tolerance,
         default=0.0,
         metavar="FRACTION",
         help="allowed fraction of differing pixels in images (default: exact)",
@@ -274,15 +212,9 @@ class EventWriter:
 def build_options(args: argparse.Namespace) -> Any:
     """The :class:`nbrepro.verify.VerifyOptions` for parsed arguments."""
     from ..compare import CompareOptions, load_sanitizers
-    from ..execute.parameters import parse_parameters
     from ..verify import VerifyOptions
 
-    parameters = parse_parameters(
-        p=[tuple(pair) for pair in args.parameters],
-        r=[tuple(pair) for pair in args.parameters_raw],
-        files=args.parameters_file,
-        yamls=args.parameters_yaml,
-    )
+    parameters = parameters_from_args(args)
     sanitizers: tuple[Any, ...] = ()
     for path in args.sanitize:
         sanitizers += tuple(load_sanitizers(path))
