@@ -124,7 +124,30 @@ class NotebookSession:
         return reply
 
     async def restart(self) -> None:
+        """Restart the kernel, then wait until it answers on this websocket, as JupyterLab does
+        (it sends ``kernel_info_request`` until a reply comes, since the server reconnects the
+        kernel's channels after a restart and a message sent meanwhile can be lost)."""
         await self.jp_fetch("api", "kernels", self.kernel_id, "restart", method="POST", body="{}")
+        deadline = asyncio.get_running_loop().time() + 60
+        while not await self._kernel_info(timeout=2):
+            assert asyncio.get_running_loop().time() < deadline, "the kernel never came back"
+
+    async def _kernel_info(self, timeout: float) -> bool:
+        msg = self.session.msg("kernel_info_request", {})
+        msg["header"]["date"] = json_default(msg["header"]["date"])
+        self.ws.write_message(serialize_msg_to_ws_v1(msg, "shell", self.session.pack), binary=True)
+        end = asyncio.get_running_loop().time() + timeout
+        while (left := end - asyncio.get_running_loop().time()) > 0:
+            try:
+                raw = await asyncio.wait_for(self.ws.read_message(), left)
+            except asyncio.TimeoutError:
+                return False
+            assert raw is not None, "the kernel websocket closed"
+            channel, parts = deserialize_msg_from_ws_v1(raw)
+            parent = json.loads(parts[1])
+            if channel == "shell" and parent.get("msg_id") == msg["header"]["msg_id"]:
+                return True
+        return False
 
     async def close(self) -> None:
         if self.ws is not None:
