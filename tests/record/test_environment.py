@@ -72,6 +72,16 @@ def test_only_allowlisted_variables_are_recorded_and_never_secrets(
     assert "s3cr3t" not in str(snapshot())
 
 
+def test_allowlisted_variables_lose_the_credentials_inside_their_values(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgres://bob:hunter22@db.example/prod")
+    monkeypatch.setenv("NBREPRO_ENV_ALLOWLIST", "DATABASE_URL")
+    env_vars = snapshot([])["env_vars"]
+    assert env_vars["DATABASE_URL"] == "postgres://bob:<redacted>@db.example/prod"
+    assert "hunter22" not in str(snapshot())
+
+
 def test_canonical_names_follow_pep_503() -> None:
     assert canonical_name("Jupyter_Server") == "jupyter-server"
     assert canonical_name("zope.interface") == "zope-interface"

@@ -79,17 +79,28 @@ def test_secret_environment_variables_never_appear_in_any_output(
     project: Path, recording_kernel
 ) -> None:
     secret = "s3cr3t-t0ken-value"
+    secrets = {
+        "MY_API_TOKEN": secret,
+        "AWS_SECRET_ACCESS_KEY": "aws-s3cr3t-key",
+        "DB_PASSWORD": "db-pa55word",
+        "GITHUB_TOKEN": "ghp_0123456789",
+    }
+    url_password = "url-pa55word"
     nb_path = project / "secret.ipynb"
     s = recording_kernel(
         [
             "import os\ntoken = os.environ['MY_API_TOKEN']\n"
             "open(f'data/{token}.csv', 'w').write('1')\n"
+            "env = os.environ\n"
+            "open(f\"data/{env['DB_PASSWORD']}-{env['AWS_SECRET_ACCESS_KEY']}\", 'w')\n"
             "open('data/train.csv').read()",
             "raise RuntimeError(os.environ['MY_API_TOKEN'])",
         ],
         env={
-            "MY_API_TOKEN": secret,
-            "NBREPRO_ENV_ALLOWLIST": "MY_API_TOKEN",
+            **secrets,
+            # A connection URL in a variable the user allowlisted: recorded without its password.
+            "DATABASE_URL": f"postgres://bob:{url_password}@db.example/prod",
+            "NBREPRO_ENV_ALLOWLIST": "MY_API_TOKEN,GITHUB_TOKEN,DATABASE_URL",
             "PYTHONHASHSEED": "0",
             "JPY_SESSION_NAME": str(nb_path),
         },
@@ -102,14 +113,23 @@ def test_secret_environment_variables_never_appear_in_any_output(
     live = user_expression(s, "__import__('nbrepro.record.api', fromlist=['_']).provenance_json()")
     assert "provenance saved to" in stdout_of(saved)
     prov = json.loads(live)
-    assert prov["environment"]["env_vars"] == {"PYTHONHASHSEED": "0", **_lang(prov)}
-    assert any("<redacted>" in path for path in prov["inputs"])
+    assert prov["environment"]["env_vars"] == {
+        "DATABASE_URL": "postgres://bob:<redacted>@db.example/prod",
+        "PYTHONHASHSEED": "0",
+        **_lang(prov),
+    }
+    assert sorted(p for p in prov["inputs"] if "<redacted>" in p) == [
+        "data/<redacted>-<redacted>",
+        "data/<redacted>.csv",
+    ]
     assert prov["cells"]["cell-1"]["error"] == "RuntimeError"
     saved_provenance = json.dumps(get_provenance(read_notebook(nb_path)))
     assert any(o.get("output_type") == "display_data" for o in widget)
     for text in (live, stdout_of(status), json.dumps(widget), stdout_of(saved), saved_provenance):
-        assert secret not in text
+        for value in [*secrets.values(), url_password]:
+            assert value not in text
     assert "MY_API_TOKEN" not in live
+    assert "GITHUB_TOKEN" not in live
 
 
 def _lang(prov: dict) -> dict[str, str]:
@@ -159,6 +179,12 @@ def test_recording_switches_off_and_on(recording_kernel) -> None:
     s.run_cell(2)
     s.execute_code("%unload_ext nbrepro")
     s.run_cell(3)
+    # The audit hook cannot be removed: unloaded, it collects nothing and no event is registered.
+    idle = "(__import__('nbrepro.record.audit', fromlist=['_'])._sink is None, {})".format(
+        "[c for e in ('pre_run_cell', 'post_run_cell') "
+        "for c in get_ipython().events.callbacks[e] if 'Recorder' in repr(c)]"
+    )
+    assert user_expression(s, idle) == (True, [])
     s.execute_code("%load_ext nbrepro")
     s.execute_code("%load_ext nbrepro", silent=True, store_history=False)
     s.execute_code(

@@ -42,10 +42,11 @@ async def get_json(jp_fetch: Any, *parts: str, **params: Any) -> Any:
 class NotebookSession:
     """A notebook session on the test server, driven over the kernel websocket."""
 
-    def __init__(self, jp_fetch: Any, jp_ws_fetch: Any, path: str) -> None:
+    def __init__(self, jp_fetch: Any, jp_ws_fetch: Any, path: str, kernel: str = "python3") -> None:
         self.jp_fetch = jp_fetch
         self.jp_ws_fetch = jp_ws_fetch
         self.path = path
+        self.kernel = kernel
         self.session = Session(key=b"", username="test")
         self.ws: Any = None
         self.kernel_id = ""
@@ -57,7 +58,7 @@ class NotebookSession:
                 "path": self.path,
                 "type": "notebook",
                 "name": Path(self.path).name,  # as JupyterLab sends it
-                "kernel": {"name": "python3"},
+                "kernel": {"name": self.kernel},
             }
         )
         response = await self.jp_fetch("api", "sessions", method="POST", body=body)

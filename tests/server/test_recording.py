@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
+from jupyter_client.kernelspec import KernelSpecManager
 
-from nbrepro.notebook_io import read_notebook
+from nbrepro.notebook_io import read_notebook, write_notebook
+from nbrepro.provenance import validation_errors
+from tests.kernel_session import new_notebook
 from tests.server.helpers import NotebookSession, get_json, make_notebook, stream_text
 
 PROBE = "ip = get_ipython()\nprint('nbrepro' in ip.extension_manager.loaded, len(In))"
@@ -181,6 +185,79 @@ def test_rename_moves_the_journal_with_the_notebook(jp_fetch, jp_ws_fetch, jp_ro
     assert old["journal"]["lineages"] == []
 
 
+def test_a_renamed_folder_is_followed_though_the_session_still_names_the_old_path(
+    jp_fetch, jp_ws_fetch, jp_root_dir, run
+):
+    """A folder renamed by another client (or before the frontend moves its session): the
+    journal and the provenance on save follow the rename and are never moved back."""
+    path = make_notebook(jp_root_dir, "proj/nb.ipynb", ["a = 1", "b = 2"])
+    nb = read_notebook(path)
+
+    async def body() -> tuple[dict[str, Any], dict[str, Any]]:
+        session = await NotebookSession(jp_fetch, jp_ws_fetch, "proj/nb.ipynb").start()
+        await session.run_cell(nb, 0)
+        move = json.dumps({"path": "moved"})
+        await jp_fetch("api", "contents", "proj", method="PATCH", body=move)
+        await session.run_cell(nb, 1)
+        await save(jp_fetch, "moved/nb.ipynb", nb)
+        doc = await status(jp_fetch, "moved/nb.ipynb")
+        # The frontend moves its session later: still the same journal.
+        session_move = json.dumps({"path": "moved/nb.ipynb"})
+        await jp_fetch("api", "sessions", session.session_id, method="PATCH", body=session_move)
+        await session.run_cell(nb, 0)
+        later = await status(jp_fetch, "moved/nb.ipynb")
+        await session.close()
+        return doc, later
+
+    doc, later = run(body())
+    assert doc["recording"]["active"] is True
+    assert len(doc["journal"]["lineages"]) == 1
+    assert [e["cell_id"] for e in doc["journal"]["current"]["executions"]] == ["cell-0", "cell-1"]
+    prov = read_notebook(jp_root_dir / "moved" / "nb.ipynb")["metadata"]["nbrepro"]
+    assert sorted(prov["cells"]) == ["cell-0", "cell-1"]
+    assert len(later["journal"]["lineages"]) == 1
+    assert [e["seq"] for e in later["journal"]["current"]["executions"]] == [1, 2, 3]
+
+
+def test_saves_keep_the_provenance_the_frontend_never_loaded(
+    jp_fetch, jp_ws_fetch, jp_root_dir, run
+):
+    """JupyterLab keeps the notebook it loaded and never sees the provenance merged on save:
+    its next saves (after a restart, after shutdown) must not drop what the file carries."""
+    path = make_notebook(jp_root_dir, "lab.ipynb", ["a = 1", "b = 2"])
+    loaded = read_notebook(path)  # the frontend's model, without metadata.nbrepro
+
+    async def body() -> list[bytes]:
+        snapshots = []
+        session = await NotebookSession(jp_fetch, jp_ws_fetch, "lab.ipynb").start()
+        await session.run_cell(loaded, 0)
+        await session.run_cell(loaded, 1)
+        await save(jp_fetch, "lab.ipynb", loaded)
+        snapshots.append(path.read_bytes())
+        await save(jp_fetch, "lab.ipynb", loaded)
+        snapshots.append(path.read_bytes())
+        await session.restart()
+        await save(jp_fetch, "lab.ipynb", loaded)
+        snapshots.append(path.read_bytes())
+        await session.run_cell(loaded, 1)
+        await save(jp_fetch, "lab.ipynb", loaded)
+        snapshots.append(path.read_bytes())
+        await session.close()
+        await save(jp_fetch, "lab.ipynb", loaded)
+        snapshots.append(path.read_bytes())
+        return snapshots
+
+    first, second, after_restart, after_rerun, after_shutdown = run(body())
+    assert second == first  # an unchanged session: not one byte changes
+    assert after_restart == first  # a session that ran nothing keeps what the file had
+    prov = json.loads(after_rerun)["metadata"]["nbrepro"]
+    old_session = json.loads(first)["metadata"]["nbrepro"]["session"]["id"]
+    assert sorted(prov["cells"]) == ["cell-0", "cell-1"]
+    assert prov["cells"]["cell-0"]["session"] == old_session  # kept from the first kernel
+    assert "session" not in prov["cells"]["cell-1"]  # re-run in the restarted kernel
+    assert after_shutdown == after_rerun
+
+
 @pytest.mark.parametrize("nbrepro_config", [{"load_recorder": False}])
 def test_relay_records_order_for_kernels_without_the_python_recorder(
     jp_fetch, jp_ws_fetch, jp_root_dir, run
@@ -209,9 +286,76 @@ def test_relay_records_order_for_kernels_without_the_python_recorder(
     assert all(e["source_hash"].startswith("sha256:") for e in current["executions"])
     assert current["order"]["in_order"] is False
     prov = read_notebook(path)["metadata"]["nbrepro"]
+    assert validation_errors(prov) == []
     assert prov["cells"]["cell-2"]["execution_count"] == 2
     assert prov["cells"]["cell-1"]["execution_count"] == 3
     assert prov["inputs"] == {}
+
+
+#: The installed bash kernel's spec folder, found before pytest-jupyter hides the system's
+#: Jupyter paths from the test server.
+BASH_KERNEL_SPEC = KernelSpecManager().find_kernel_specs().get("bash")
+
+
+@pytest.mark.skipif(
+    BASH_KERNEL_SPEC is None, reason="the bash kernel is not installed (scripts/test.sh does)"
+)
+def test_a_bash_kernel_gets_its_order_recorded_from_the_relay_without_the_recorder(
+    jp_fetch, jp_ws_fetch, jp_root_dir, jp_data_dir, run
+):
+    """A real kernel of another language: no recorder is sent to it, and the execution order
+    comes from the execute requests and replies the server relays."""
+    shutil.copytree(str(BASH_KERNEL_SPEC), jp_data_dir / "kernels" / "bash")
+    sources = ["X=1", "echo $((X + 1))", "false"]
+    nb = new_notebook(sources, kernel="bash")
+    nb["metadata"]["kernelspec"] = {"name": "bash", "display_name": "Bash", "language": "bash"}
+    nb["metadata"]["language_info"] = {"name": "bash"}
+    path = jp_root_dir / "script.ipynb"
+    write_notebook(nb, path)
+
+    async def body() -> tuple[dict[str, Any], list[str]]:
+        session = await NotebookSession(jp_fetch, jp_ws_fetch, "script.ipynb", "bash").start()
+        counts = []
+        for index in (1, 0, 1, 2):
+            reply, iopub = await session.execute(sources[index], cell_id=f"cell-{index}")
+            counts.append((reply["status"], reply["execution_count"], stream_text(iopub)))
+        assert counts == [
+            ("ok", 1, "1\n"),  # X is not set yet: the notebook ran out of order
+            ("ok", 2, ""),
+            ("ok", 3, "2\n"),
+            ("error", 4, ""),
+        ]
+        doc = await status(jp_fetch, "script.ipynb")
+        await save(jp_fetch, "script.ipynb", nb)
+        after_save = await status(jp_fetch, "script.ipynb")
+        await session.close()
+        return doc, after_save
+
+    doc, after_save = run(body())
+    recording = doc["recording"]
+    assert (recording["language"], recording["recorder"]) == ("bash", "relay")
+    # Had the Python recorder been sent, the bash kernel's reply would carry no result for it
+    # and the attempt would show as an error here.
+    assert recording["recorder_error"] is None
+    current = doc["journal"]["current"]
+    assert current["lineage"]["recorder"] == "relay"
+    assert current["lineage"]["language"] == "bash"
+    executions = current["executions"]
+    assert [e["cell_id"] for e in executions] == ["cell-1", "cell-0", "cell-1", "cell-2"]
+    assert [e["execution_count"] for e in executions] == [1, 2, 3, 4]
+    assert [e["status"] for e in executions] == ["ok", "ok", "ok", "error"]
+    assert executions[3]["error"] == "Error"  # bash names no error: still one
+    assert current["order"]["in_order"] is False
+    prov = read_notebook(path)["metadata"]["nbrepro"]
+    assert validation_errors(prov) == []
+    assert prov["recorder"] == "relay"
+    assert prov["environment"] == {"kernel": {"name": "bash", "language": "bash"}}
+    assert prov["inputs"] == {}
+    assert prov["cells"]["cell-1"]["execution_count"] == 3
+    assert prov["cells"]["cell-2"]["status"] == "error"
+    # The server's Python is not the bash kernel's environment: nothing to compare it with.
+    assert after_save["drift"]["environment"] is None
+    assert not any("environment" in r for r in after_save["verdict"]["reasons"])
 
 
 def test_notebook_metadata_switches_recording_off(jp_fetch, jp_ws_fetch, jp_root_dir, run):

@@ -180,6 +180,16 @@ def _check_input(
     return item
 
 
+def recorded_environment_comparable(prov: dict[str, Any]) -> bool:
+    """Whether ``prov`` recorded an environment to compare with this interpreter's: not when the
+    server recorded it from relayed messages only (``"recorder": "relay"``, a kernel of another
+    language), which describe the kernel but not its interpreter or packages."""
+    env = prov.get("environment")
+    if prov.get("recorder") == "relay" or not isinstance(env, dict):
+        return False
+    return isinstance(env.get("python"), dict) and bool(env["python"])
+
+
 def check_drift(
     nb: dict[str, Any],
     notebook_dir: Path,
@@ -199,7 +209,7 @@ def check_drift(
         return DriftReport(has_provenance=False)
     report = DriftReport(has_provenance=True)
     recorded_env = prov.get("environment")
-    if isinstance(recorded_env, dict) and recorded_env:
+    if isinstance(recorded_env, dict) and recorded_environment_comparable(prov):
         if current_env is None:
             from .environment import snapshot
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
-from .secrets import is_secret_name
+from .secrets import is_secret_name, scrub_value
 
 #: Environment variables that change results (seeds, thread counts, devices, locale, time zone).
 ENV_ALLOWLIST = (
@@ -143,11 +143,14 @@ def distributions_for_modules(modules: Iterable[str]) -> dict[str, str]:
 
 
 def recorded_env_vars(environ: dict[str, str] | None = None) -> dict[str, str]:
-    """The allowlisted environment variables that are set, never a secret-named one."""
+    """The allowlisted environment variables that are set, never a secret-named one, with any
+    credentials inside a value (a URL's password) replaced (:func:`.secrets.scrub_value`)."""
     env = dict(os.environ) if environ is None else environ
     names = list(ENV_ALLOWLIST)
     names += [n.strip() for n in env.get(ENV_ALLOWLIST_EXTRA, "").split(",") if n.strip()]
-    return {n: env[n] for n in sorted(set(names)) if n in env and not is_secret_name(n)}
+    return {
+        n: scrub_value(env[n]) for n in sorted(set(names)) if n in env and not is_secret_name(n)
+    }
 
 
 def python_info() -> dict[str, str]:

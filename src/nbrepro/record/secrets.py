@@ -1,9 +1,12 @@
 """Keeping secrets out of everything the recorder writes.
 
-Two rules: (1) no environment variable whose *name* looks like a token, key, secret, password or
-credential is ever recorded, even if it is on the allowlist; (2) the *values* of such variables are
-scrubbed from any free text the recorder stores (file paths, error messages), so that
-``open(f"/data/{os.environ['API_TOKEN']}.csv")`` does not leak the token through the path.
+Three rules: (1) no environment variable whose *name* looks like a token, key, secret, password or
+credential is ever recorded, even if it is on the allowlist; (2) the value of a variable that *is*
+recorded loses any credentials it carries on its face (``postgres://user:PASSWORD@host``,
+``redis://:PASSWORD@host``, ``...?password=PASSWORD``, ``...;Pwd=PASSWORD;``), see
+:func:`scrub_value`; (3) the *values* of secret-named variables, and the passwords inside any
+variable's URL, are scrubbed from any free text the recorder stores (file paths, error messages),
+so that ``open(f"/data/{os.environ['API_TOKEN']}.csv")`` does not leak the token through the path.
 """
 
 from __future__ import annotations
@@ -38,8 +41,15 @@ _SECRET_WORDS = frozenset(
 # Names that contain a secret word but are known to hold no secret.
 _NOT_SECRET = frozenset({"PWD", "OLDPWD", "KEYMAP"})
 _SPLIT = re.compile(r"[^A-Z0-9]+")
-# A URL with credentials in it: scheme://user:password@host
-_URL_CREDENTIALS = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]+:[^/\s@]+@")
+# A URL with credentials in it: scheme://user:password@host (the user may be empty, as in
+# redis://:password@host; group 1 is the password) or scheme://token@host (a token as the user
+# name, as git hosts accept; group 2).
+_URL_CREDENTIALS = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://(?:[^/\s:@]*:([^/\s@]+)|([^/\s:@]+))@")
+# ``key=value`` in a query string or a semicolon-separated connection string; group 2 is the key.
+_PARAMETER = re.compile(r"(^|[?&;\s])([A-Za-z][A-Za-z0-9_.-]*)=([^&;\s]*)")
+# Parameter keys that hold a password in connection strings though they are not secret as
+# variable names (``PWD`` is the working directory as a variable, the password in ODBC).
+_SECRET_PARAMETERS = frozenset({"PWD"})
 # Values shorter than this are not scrubbed from text (they would mangle ordinary words).
 _MIN_SCRUB_LENGTH = 4
 
@@ -59,20 +69,51 @@ def is_secret_name(name: str) -> bool:
     return any(part in _SECRET_WORDS for part in _SPLIT.split(upper))
 
 
-def looks_like_secret_value(value: str) -> bool:
-    """Whether a value carries credentials on its face (a URL with ``user:password@``)."""
-    return bool(_URL_CREDENTIALS.search(value))
+def _is_secret_parameter(key: str) -> bool:
+    return key.upper() in _SECRET_PARAMETERS or is_secret_name(key)
+
+
+def scrub_value(value: str) -> str:
+    """``value`` without the credentials it carries on its face.
+
+    The password of a URL (``scheme://user:PASSWORD@host``, also with an empty user; a lone
+    ``scheme://TOKEN@host`` user name is taken for a token) and the
+    value of every secret-named ``key=value`` parameter (``?password=…``, ``;Pwd=…;``,
+    ``&access_token=…``) become :data:`REDACTED`; the rest (host, database, options) stays, since
+    it may be what changes a result. Used on every environment variable value that is recorded.
+    """
+    if "://" in value and "@" in value:
+        value = _URL_CREDENTIALS.sub(_redact_url_password, value)
+    if "=" in value:
+        value = _PARAMETER.sub(
+            lambda m: (
+                f"{m.group(1)}{m.group(2)}={REDACTED}"
+                if _is_secret_parameter(m.group(2))
+                else m.group(0)
+            ),
+            value,
+        )
+    return value
+
+
+def _redact_url_password(match: re.Match[str]) -> str:
+    group = 1 if match.group(1) is not None else 2
+    start, end = match.start(group) - match.start(0), match.end(group) - match.start(0)
+    whole = match.group(0)
+    return whole[:start] + REDACTED + whole[end:]
 
 
 def secret_values(environ: Mapping[str, str] | None = None) -> list[str]:
-    """Values of secret-named variables in ``environ`` (default ``os.environ``), longest first."""
+    """Values of secret-named variables in ``environ`` (default ``os.environ``), and the
+    passwords inside the URLs of any variable, longest first."""
     env = os.environ if environ is None else environ
-    values = {
-        value
-        for name, value in env.items()
-        if len(value) >= _MIN_SCRUB_LENGTH and is_secret_name(name)
-    }
-    return sorted(values, key=len, reverse=True)
+    values: set[str] = set()
+    for name, value in env.items():
+        if is_secret_name(name):
+            values.add(value)
+        if "://" in value and "@" in value:
+            values.update(m.group(1) for m in _URL_CREDENTIALS.finditer(value) if m.group(1))
+    return sorted((v for v in values if len(v) >= _MIN_SCRUB_LENGTH), key=len, reverse=True)
 
 
 def redact(text: str, environ: Mapping[str, str] | None = None) -> str:
@@ -84,5 +125,5 @@ def redact(text: str, environ: Mapping[str, str] | None = None) -> str:
         if value in text:
             text = text.replace(value, REDACTED)
     if "@" in text and "://" in text:
-        text = _URL_CREDENTIALS.sub(lambda m: m.group(0).split("://")[0] + f"://{REDACTED}@", text)
+        text = _URL_CREDENTIALS.sub(_redact_url_password, text)
     return text

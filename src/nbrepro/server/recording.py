@@ -33,6 +33,7 @@ from ..hashing import source_hash
 from ..journal import JournalStore, Lineage
 from ..journal.store import utcnow_iso
 from ..notebook_io import read_notebook
+from ..provenance import DERIVED_ID_PREFIX, METADATA_KEY
 from . import kernelclient
 from .config import NOTEBOOK_SETTINGS_KEY, NbreproConfig
 from .paths import api_path_of
@@ -62,6 +63,9 @@ class KernelState:
     language: str | None = None
     #: Absolute path of the notebook whose session uses this kernel (``None``: not known yet).
     notebook: str | None = None
+    #: The path the session manager last gave for this kernel's session: a session that moves
+    #: changes it; a rename seen as a contents event first moves ``notebook`` alone.
+    session_path: str | None = None
     #: Why the next lineage begins: ``"start"`` or ``"restart"``.
     reason: str = "start"
     lineage: Lineage | None = None
@@ -96,28 +100,40 @@ class KernelState:
 
 
 class _SettingsCache:
-    """``metadata.nbrepro_settings`` of notebooks on disk, cached by (mtime, size)."""
+    """``metadata.nbrepro_settings`` and ``metadata.nbrepro`` of notebooks on disk, cached by
+    (mtime, size)."""
 
     def __init__(self) -> None:
-        self._cache: dict[str, tuple[tuple[int, int], dict[str, Any]]] = {}
+        self._cache: dict[str, tuple[tuple[int, int], dict[str, Any], dict[str, Any] | None]] = {}
 
-    def get(self, path: str) -> dict[str, Any]:
+    def _entry(self, path: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
         try:
             st = os.stat(path)
         except OSError:
-            return {}
+            return {}, None
         key = (st.st_mtime_ns, st.st_size)
         hit = self._cache.get(path)
         if hit and hit[0] == key:
-            return hit[1]
+            return hit[1], hit[2]
         try:
-            settings = read_notebook(path).get("metadata", {}).get(NOTEBOOK_SETTINGS_KEY) or {}
+            metadata = read_notebook(path).get("metadata", {})
         except Exception:
-            settings = {}
+            metadata = {}
+        settings = metadata.get(NOTEBOOK_SETTINGS_KEY) or {}
         if not isinstance(settings, dict):
             settings = {}
-        self._cache[path] = (key, settings)
-        return settings
+        prov = metadata.get(METADATA_KEY)
+        kept = prov if isinstance(prov, dict) and prov else None
+        self._cache[path] = (key, settings, kept)
+        return settings, kept
+
+    def get(self, path: str) -> dict[str, Any]:
+        """The notebook's ``metadata.nbrepro_settings`` (empty when unreadable)."""
+        return self._entry(path)[0]
+
+    def provenance(self, path: str) -> dict[str, Any] | None:
+        """The provenance the notebook file carries (``None``: none, or unreadable)."""
+        return self._entry(path)[1]
 
 
 def notebook_allows_recording(settings: Any) -> bool:
@@ -372,7 +388,8 @@ class RecordingService:
             "execution_count": count if isinstance(count, int) else None,
             "source_hash": pending.source_hash,
             "status": status,
-            "error": content.get("ename") if status == "error" else None,
+            # Kernels of other languages may name no error (bash: ename ""): still an error.
+            "error": (content.get("ename") or "Error") if status == "error" else None,
             "started": pending.started,
             "finished": utcnow_iso(),
             "duration": round(time.monotonic() - pending.t0, 6),
@@ -412,6 +429,11 @@ class RecordingService:
         if not path or model.get("type") not in (None, "notebook"):
             return
         absolute = os.path.normpath(os.path.join(self.root_dir, path))
+        if absolute == state.session_path:
+            # Nothing new from the session manager. A rename followed from a contents event
+            # (a folder renamed, a session not moved yet or never) stands.
+            return
+        state.session_path = absolute
         if state.notebook and state.notebook != absolute and state.lineage is not None:
             # The session moved (sessions PATCH) without a contents rename event.
             self.rename(state.notebook, absolute)
@@ -479,6 +501,14 @@ class RecordingService:
         if not notebook_allows_recording(nb.get("metadata", {}).get(NOTEBOOK_SETTINGS_KEY)):
             return
         notebook = os.path.normpath(os.path.join(self.root_dir, path))
+        # The provenance this hook merged into the file is not sent back to the frontend, which
+        # saves the metadata it loaded: the file's provenance is the one to keep and merge into.
+        on_disk = self._settings.provenance(notebook)
+        if on_disk is not None:
+            metadata = dict(nb.get("metadata") or {})
+            metadata[METADATA_KEY] = on_disk
+            nb = {**nb, "metadata": metadata}
+            model["content"] = nb
         states = [s for s in self.kernels_for(notebook) if s.execution_total > 0]
         if not states:
             return  # no recording session: the notebook keeps what it had
@@ -506,30 +536,42 @@ class RecordingService:
         return state.provenance
 
     def relay_provenance(self, state: KernelState) -> dict[str, Any]:
-        """Provenance built from the relayed executions only (no environment, no data hashes)."""
+        """Provenance built from the relayed executions only (``"recorder": "relay"``: the
+        kernel's name and language, no environment snapshot, no data hashes). Executions that
+        never ran (``aborted``) are left out; an execution without a cell id gets the derived
+        id the in-kernel recorder would give it."""
         cells: dict[str, dict[str, Any]] = {}
         executions = []
         for ex in state.executions:
-            record = {
-                "cell_id": ex["cell_id"],
-                "execution_count": ex["execution_count"],
-                "source_hash": ex["source_hash"],
-                "status": ex["status"],
-                "error": ex["error"],
-            }
-            executions.append(record)
-            if ex["cell_id"]:
-                cells[ex["cell_id"]] = {
+            if ex["status"] not in ("ok", "error"):
+                continue
+            cell_id = ex["cell_id"] or DERIVED_ID_PREFIX + ex["source_hash"].split(":", 1)[1][:16]
+            executions.append(
+                {
+                    "cell_id": cell_id,
+                    "cell_id_source": "frontend" if ex["cell_id"] else "derived",
                     "execution_count": ex["execution_count"],
                     "source_hash": ex["source_hash"],
+                    "started": ex["started"],
+                    "ended": ex["finished"],
                     "status": ex["status"],
                     "error": ex["error"],
                     "inputs": [],
                     "outputs": [],
                 }
+            )
+            cells[cell_id] = {
+                "execution_count": ex["execution_count"],
+                "source_hash": ex["source_hash"],
+                "status": ex["status"],
+                "error": ex["error"],
+                "inputs": [],
+                "outputs": [],
+            }
         return {
             "schema_version": 1,
             "nbrepro_version": __version__,
+            "recorder": "relay",
             "session": {
                 "id": state.lineage.id if state.lineage else state.kernel_id,
                 "started": state.started,

@@ -127,8 +127,10 @@ class StatusService:
 
 
 def _has_env(nb: dict[str, Any]) -> bool:
+    from ..record.drift import recorded_environment_comparable
+
     prov = nb.get("metadata", {}).get("nbrepro")
-    return isinstance(prov, dict) and isinstance(prov.get("environment"), dict)
+    return isinstance(prov, dict) and recorded_environment_comparable(prov)
 
 
 def verdict(
