@@ -65,9 +65,14 @@ def main(argv: list[str] | None = None) -> int:
     print(score.table())
     for cell in score.cells:
         if not cell.correct:
+            roots = (
+                f" (root: expected {cell.expected_root}, claimed {cell.claimed_root})"
+                if not cell.root_correct
+                else ""
+            )
             print(
                 f"  wrong: {cell.notebook} {cell.cell_id}: expected {cell.expected}, "
-                f"claimed {cell.claimed}"
+                f"claimed {cell.claimed}{roots}"
             )
     times = diagnosis_seconds(names)
     print(

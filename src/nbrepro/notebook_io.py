@@ -21,6 +21,8 @@ NotebookDict = dict[str, Any]
 
 #: Folders never searched when a directory is given.
 SKIPPED_DIRS = frozenset({".ipynb_checkpoints", ".git", "node_modules", "__pycache__", ".nbrepro"})
+#: Files or folders that mark a Python environment (virtualenv, conda), skipped in directories.
+_ENV_MARKERS = ("pyvenv.cfg", "conda-meta")
 
 # Keys whose multi-line string values nbformat stores as lists of lines.
 _MULTILINE_OUTPUT_KEYS = ("text",)
@@ -102,15 +104,21 @@ def kernel_language(nb: NotebookDict) -> str:
 def iter_notebook_paths(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
     """Yield the notebooks named by ``paths``: files as given, directories searched recursively.
 
-    Checkpoint folders (``.ipynb_checkpoints``) and tool folders are skipped; directory contents
-    come out sorted so reports are stable. A path that does not exist raises
+    Checkpoint folders (``.ipynb_checkpoints``), tool folders and Python environments (a folder
+    with ``pyvenv.cfg`` or ``conda-meta``: installed packages ship notebooks) are skipped;
+    directory contents come out sorted so reports are stable. A path that does not exist raises
     :class:`NotebookNotFound`.
     """
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
             for dirpath, dirnames, filenames in os.walk(p):
-                dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIRS)
+                dirnames[:] = sorted(
+                    d
+                    for d in dirnames
+                    if d not in SKIPPED_DIRS
+                    and not any(os.path.exists(os.path.join(dirpath, d, m)) for m in _ENV_MARKERS)
+                )
                 for filename in sorted(filenames):
                     if filename.endswith(".ipynb"):
                         yield Path(dirpath) / filename

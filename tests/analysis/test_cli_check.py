@@ -172,6 +172,18 @@ def test_bad_notebooks_are_reported_and_the_others_still_checked(project, capsys
     assert "2 inputs could not be read" in out
 
 
+def test_folders_skip_python_environments_and_checkpoints(project, capsys):
+    bad = (project / "sub" / "bad.ipynb").read_text()
+    for folder in (".venv/share/doc", "env/lib/site-packages/pkg", ".ipynb_checkpoints"):
+        (project / folder).mkdir(parents=True)
+        (project / folder / "copy.ipynb").write_text(bad)
+    (project / ".venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (project / "env" / "conda-meta").mkdir()
+    code, out, _ = run(capsys, ".")
+    assert code == 1 and "copy.ipynb" not in out
+    assert out.splitlines()[-1].endswith("in 1 of 2 notebooks.")
+
+
 def test_empty_folder_is_clean_with_a_warning(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     (tmp_path / ".ipynb_checkpoints").mkdir()

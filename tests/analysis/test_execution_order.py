@@ -108,3 +108,14 @@ def test_invalid_counts_are_treated_as_missing():
     nb = with_counts(notebook(["a = 1", "b = 2"]), [1, 2])
     nb["cells"][1]["execution_count"] = "2"
     assert [(f.rule, f.cell_index) for f in analyze(nb, select=ORDER)] == [("NBR103", 1)]
+
+
+def test_repeated_counts_say_the_kernel_restarted_rather_than_an_impossible_order():
+    # Run all, restart, run only the last two cells: counts 1, 2, 1, 2.
+    nb = with_counts(notebook(["a = 1", "b = 2", "c = 3", "d = 4"]), [1, 2, 1, 2])
+    findings = analyze(nb, select=["NBR101"])
+    assert [(f.cell_index, f.related_cells) for f in findings] == [(0, (2,)), (1, (3,))]
+    assert findings[0].message.startswith(
+        "cell 1 and cell 3 below it both show In [1]: the kernel restarted between their runs"
+    )
+    assert all("after" not in f.message for f in findings)

@@ -80,6 +80,35 @@ def test_recorded_provenance_names_the_deleted_cell_that_ran(scenario):
     assert "ran a cell deleted since" in gap.message
 
 
+def test_code_run_without_a_cell_id_is_not_called_a_deleted_cell(scenario):
+    run = scenario(["import math", "print(round(math.pi * scale, 3))"]).run(0)
+    run.session.execute_code("scale = 4")  # typed in a console: the request has no cell id
+    nb = run.run(1).save(with_provenance=True)
+    findings = analyze(nb)
+    [gap] = gaps_between_cells(findings)
+    assert "ran code sent without a cell id (a console?)" in gap.message
+    assert "deleted" not in gap.message
+    # (the shared kernel ran earlier scenarios' cells: those count as deleted cells here)
+    console = nb["cells"][1]["execution_count"] - 1
+    [undefined] = [f for f in findings if f.rule == "NBR202"]
+    assert "`scale`" in undefined.message and f"In [{console}]" not in undefined.message
+
+
+def test_frontend_without_cell_ids_history_matches_cells_by_source(scenario):
+    run = scenario(["a = 1", "b = a + 1", "print(a, b)"])
+    for index in (0, 1, 1, 2):  # a frontend that sends no cell ids (derived ids recorded)
+        cell = run.nb["cells"][index]
+        reply, cell["outputs"] = run.session.execute_code(cell["source"])
+        cell["execution_count"] = reply["execution_count"]
+    nb = run.save(with_provenance=True)
+    assert {e["cell_id_source"] for e in nb["metadata"]["nbrepro"]["executions"][-4:]} == {
+        "derived"
+    }
+    [gap] = gaps_between_cells(analyze(nb))
+    first_run = nb["cells"][1]["execution_count"] - 1
+    assert gap.message.endswith(f"recorded provenance: In [{first_run}] ran cell 2 (re-run later)")
+
+
 def test_cell_edited_after_it_ran_has_stale_output_with_provenance_only(scenario):
     run = scenario(["values = [1, 2, 3]", "total = sum(values)\nprint(total)"])
     run.run(0, 1).edit(1, "total = sum(values) * 2\nprint(total)")
@@ -157,3 +186,20 @@ def test_non_python_kernel_gets_execution_order_findings_only(scenario):
     assert set(rules(analyze(nb))) <= {"NBR101", "NBR102", "NBR103", "NBR104"}
     suggestion = suggest_order(nb)
     assert suggestion.order is None and "julia" in (suggestion.reason or "")
+
+
+def test_partial_rerun_after_a_kernel_restart_is_reported_as_two_sessions(tmp_path):
+    from nbrepro.notebook_io import read_notebook
+    from tests.kernel_session import KernelSession, new_notebook
+
+    nb = new_notebook(["x = 1", "print(x)", "z = 3", "print(z)"])
+    with KernelSession(nb) as session:
+        session.run_order([0, 1, 2, 3])
+        session.km.restart_kernel(now=True)
+        session.kc.wait_for_ready(timeout=60)
+        session.run_order([2, 3])
+        saved = read_notebook(session.save(tmp_path / "restarted.ipynb"))
+    assert [c["execution_count"] for c in saved["cells"]] == [1, 2, 1, 2]
+    findings = analyze(saved)
+    assert [(f.rule, f.cell_index) for f in findings] == [("NBR101", 0), ("NBR101", 1)]
+    assert "both show In [1]: the kernel restarted between their runs" in findings[0].message

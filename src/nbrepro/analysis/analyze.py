@@ -44,7 +44,7 @@ def analyze(
     active = select_rules(select, ignore)
     cells = code_cells(nb)
     python = is_python(kernel_language(nb))
-    history = current_session_history(nb) if python else {}
+    history = current_session_history(nb, cells) if python else {}
     findings: list[Finding] = []
     if active & _ORDER_RULES:
         findings += execution_findings(cells, active, history)

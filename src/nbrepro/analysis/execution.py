@@ -60,7 +60,18 @@ def out_of_order(cells: list[CodeCell]) -> list[Finding]:
         count = cell.count or 0
         above = [c for c in executed[:pos] if (c.count or 0) >= count]
         below = [c for c in executed[pos + 1 :] if (c.count or 0) <= count]
-        if above:
+        twin = next((c for c in executed if c is not cell and c.count == cell.count), None)
+        if twin is not None:
+            # A count repeats across kernel sessions (or in a copied cell): neither ran "before"
+            # the other, so say that rather than an order the counts cannot show.
+            where = "above" if twin.index < cell.index else "below"
+            other = twin
+            message = (
+                f"{cell.label()} and {twin.label()} {where} it both show In [{count}]: the "
+                "kernel restarted between their runs (or a cell was copied with its outputs), "
+                "so the notebook was not run top to bottom in one session"
+            )
+        elif above:
             other = max(above, key=lambda c: c.count or 0)
             message = (
                 f"{cell.label()} ran as In [{count}], before {other.label()} above it "
@@ -132,15 +143,20 @@ def _describe_missing(
     for count in missing:
         cell_id = history[count]
         cell = present.get(cell_id) if cell_id else None
-        if cell is None:
+        if cell_id is None:
+            parts.append(f"In [{count}] ran code sent without a cell id (a console?)")
+        elif cell is None:
             parts.append(f"In [{count}] ran a cell deleted since")
         elif cell.count == count:
             return ""  # inconsistent history: stay silent
         else:
             parts.append(f"In [{count}] ran {cell.label()} (re-run later)")
     if len(parts) > 3:
-        deleted = sum("deleted" in part for part in parts)
-        return f"; recorded provenance: {deleted} of them ran cells deleted since"
+        deleted = sum(part.endswith("deleted since") for part in parts)
+        unknown = sum("without a cell id" in part for part in parts)
+        said = [f"{deleted} of them ran cells deleted since"] if deleted else []
+        said += [f"{unknown} ran code sent without a cell id"] if unknown else []
+        return f"; recorded provenance: {', '.join(said)}" if said else ""
     return "; recorded provenance: " + ", ".join(parts)
 
 

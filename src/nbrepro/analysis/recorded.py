@@ -23,11 +23,16 @@ def _count(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def current_session_history(nb: dict[str, Any]) -> dict[int, str | None]:
+def current_session_history(
+    nb: dict[str, Any], cells: Sequence[CodeCell] = ()
+) -> dict[int, str | None]:
     """Execution count -> cell id of the kernel session that produced the saved counts.
 
     Only the last run of increasing counts in the recorded ``executions`` is used (a restart
-    starts counting again at 1); counts seen twice are dropped as ambiguous.
+    starts counting again at 1); counts seen twice are dropped as ambiguous. An execution sent
+    without a cell id (a console, a frontend that sends none: ``cell_id_source`` ``derived``)
+    maps to the one cell of ``cells`` whose source hashes the same, else to ``None`` (unknown
+    code, not a deleted cell).
     """
     if not _has_provenance(nb):
         return {}
@@ -37,6 +42,13 @@ def current_session_history(nb: dict[str, Any]) -> dict[int, str | None]:
     executions = prov.get("executions")
     if not isinstance(executions, list):
         return {}
+    by_hash: dict[str, list[str]] = {}
+    if any(isinstance(e, dict) and e.get("cell_id_source") == "derived" for e in executions):
+        from ..hashing import source_hash
+
+        for cell in cells:
+            if cell.id:
+                by_hash.setdefault(source_hash(cell.source), []).append(cell.id)
     segment: list[tuple[int, str | None]] = []
     previous = 0
     for entry in executions:
@@ -49,6 +61,9 @@ def current_session_history(nb: dict[str, Any]) -> dict[int, str | None]:
             segment = []
         previous = count
         cell_id = entry.get("cell_id")
+        if entry.get("cell_id_source") == "derived":
+            same = by_hash.get(str(entry.get("source_hash")), [])
+            cell_id = same[0] if len(same) == 1 else None
         segment.append((count, cell_id if isinstance(cell_id, str) else None))
     return dict(segment)
 

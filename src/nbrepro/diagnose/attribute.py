@@ -342,14 +342,24 @@ def _error_evidence(outcome: CellOutcome) -> Evidence:
 class _Attributor:
     """Diagnose one failing cell."""
 
-    def __init__(self, book: _Notebook, outcome: CellOutcome, outcomes: Sequence[CellOutcome]):
+    def __init__(
+        self,
+        book: _Notebook,
+        outcome: CellOutcome,
+        outcomes: Sequence[CellOutcome],
+        earlier: Mapping[int, CellDiagnosis],
+    ):
         self.book = book
         self.outcome = outcome
         self.outcomes = outcomes
+        #: The diagnoses of the failing cells above (to follow a consequence to its root).
+        self.earlier = earlier
         self.code = book.by_index.get(outcome.index)
         self.diag = CellDiagnosis(outcome.index, outcome.id)
         self.folded_paths: set[str] = set()
         self.missing_module: str | None = None
+        #: The name whose definer above failed, when this cell's error is a consequence of it.
+        self.upstream_name: str | None = None
 
     def run(self) -> CellDiagnosis:
         status = self.outcome.status
@@ -361,12 +371,15 @@ class _Attributor:
             return self.diag
         if status == "error":
             self._error()
+            self._upstream_failure()
         if self.code is not None:
             self._provenance()
             self._order()
             self._nondeterminism()
-            self._network()
-        self._weak_environment()
+            if self.upstream_name is None:
+                self._network()
+        if self.upstream_name is None:
+            self._weak_environment()
         self.diag.finish()
         return self.diag
 
@@ -407,6 +420,7 @@ class _Attributor:
             )
         )
         self.diag.checked.append(f"run: not executed ({what} cell {stopper.index})")
+        self.diag.root = stopper.index
 
     def _error(self) -> None:
         o = self.outcome
@@ -434,6 +448,87 @@ class _Attributor:
                     evidence,
                 )
             )
+
+    def _upstream_failure(self) -> None:
+        """A ``NameError`` for a name that a failed cell above would have defined."""
+        book, c, o = self.book, self.code, self.outcome
+        match = _NAME_RE.search(o.error_value or "") if o.error_name == "NameError" else None
+        if c is None or match is None:
+            return
+        name = match.group(1)
+        status = {x.index: x for x in self.outcomes}
+        definer: _Code | None = None
+        for q in range(c.pos - 1, -1, -1):
+            above = book.code[q]
+            if name not in above.facts.defs and not above.facts.opaque:
+                continue
+            failed = status.get(above.index)
+            if failed is not None and failed.status == "error":
+                if definer is None and name not in above.facts.defs:
+                    # Which names ``from m import *`` or ``%run`` would bind is not known.
+                    self.diag.checked.append(
+                        f"upstream: cell {above.index} failed and may define `{name}` "
+                        f"({above.facts.opaque_reason}); not claimed: its names are not known"
+                    )
+                    return
+                definer = definer or above
+            elif name in above.facts.defs:
+                # A cell above binds the name and ran: the failure is not what removed it.
+                self.diag.checked.append(
+                    f"upstream: `{name}` is defined above by cell {above.index}, which ran"
+                )
+                return
+        if definer is None:
+            return
+        failed = status[definer.index]
+        how = f"defines `{name}`"
+        evidence = [
+            _error_evidence(o),
+            Evidence(
+                "dataflow",
+                f"cell {definer.index} {how} and failed first: "
+                f"{failed.error_name}: {failed.error_value}",
+                {
+                    "name": name,
+                    "defined_by": definer.index,
+                    "defined_by_id": definer.id,
+                    "error_name": failed.error_name,
+                    "error_value": failed.error_value,
+                },
+            ),
+        ]
+        parent = self.earlier.get(definer.index)
+        root_index = definer.index
+        if parent is not None and parent.root is not None:
+            root_index = parent.root
+            evidence += [e for e in parent.cause.evidence if e.kind == "dataflow"]
+        root = self.earlier.get(root_index)
+        root_summary = root.cause.summary if root is not None else "failed"
+        root_id = next((x.id for x in self.outcomes if x.index == root_index), "")
+        evidence.append(
+            Evidence(
+                "upstream",
+                f"root cause: cell {root_index} {root_summary}",
+                {
+                    "root_cell": root_index,
+                    "root_cell_id": root_id,
+                    "root_cause": root.cause.id if root is not None else None,
+                },
+            )
+        )
+        via = f"cell {definer.index} ({how}) failed"
+        if root_index != definer.index:
+            via += f" because cell {root_index} did"
+        self.upstream_name = name
+        self.diag.root = root_index
+        self.diag.add(
+            Cause(
+                "upstream-failed",
+                f"fails because {via}; root cause: cell {root_index} {root_summary}",
+                STRENGTH["error"],
+                evidence,
+            )
+        )
 
     def _missing_module(self, module: str) -> None:
         self.missing_module = module
@@ -549,6 +644,7 @@ class _Attributor:
             taint = book.taint[c.pos].get(cause)
             if (
                 taint is not None
+                and self.upstream_name is None
                 and cause not in self.diag.cause_ids
                 and taint.evidence[0].kind == "dataflow"
             ):
@@ -557,7 +653,13 @@ class _Attributor:
                         cause, f"uses {taint.summary}", STRENGTH["upstream"], list(taint.evidence)
                     )
                 )
-        self._environment()
+        if self.upstream_name is None:
+            self._environment()
+        else:
+            self.diag.checked.append(
+                "environment, upstream edits and inputs: not attributed (the cell stopped at "
+                f"`{self.upstream_name}`, which a failed cell above defines)"
+            )
 
     def _environment(self) -> None:
         book, c = self.book, self.code
@@ -674,6 +776,8 @@ class _Attributor:
         claimed = False
         for name in names:
             top = book.top[c.pos].get(name)
+            if name == failed_name and name == self.upstream_name:
+                continue
             if k is not None:
                 claimed |= self._journal_order(name, top, k, name == failed_name)
             elif name == failed_name:
@@ -796,7 +900,9 @@ class _Attributor:
                 )
             )
             return True
-        if book.top[c.pos].get(name) is None:
+        if book.top[c.pos].get(name) is None and not any(
+            q.facts.opaque for q in book.code[: c.pos]
+        ):
             self.diag.add(
                 Cause(
                     "hidden-state",
@@ -953,22 +1059,44 @@ def diagnose_notebook(
         return result
     env = dict(os.environ if kernel_env is None else kernel_env)
     book = _Notebook(nb, drift, runs, baseline, env)
-    for outcome in failing:
-        result.cells[outcome.index] = _Attributor(book, outcome, outcomes).run()
+    for outcome in sorted(failing, key=lambda o: o.index):
+        result.cells[outcome.index] = _Attributor(book, outcome, outcomes, result.cells).run()
     result.summary = summary_line(result, status)
     return result
 
 
 def summary_line(diagnosis: NotebookDiagnosis, status: str) -> str:
-    """One line for the notebook: its strongest finding, and how many other cells failed."""
+    """One line for the notebook: its strongest root cause, the cells that failed because of it,
+    and how many other cells failed on their own account.
+
+    Consequences (cells whose :attr:`~CellDiagnosis.root` is another failing cell) are not
+    counted as separate problems: they are listed after the root cell they follow from.
+    """
     if not diagnosis.cells:
         return ""
-    ranked = sorted(
-        diagnosis.cells.values(),
-        key=lambda d: (d.cause.id == "unknown", -d.cause.strength, d.index),
+    roots = [d for d in diagnosis.cells.values() if d.root is None] or list(
+        diagnosis.cells.values()
     )
-    lead = next((d for d in ranked if not d.cause.summary.startswith("never ran")), ranked[0])
+    lead = min(roots, key=lambda d: (d.cause.id == "unknown", -d.cause.strength, d.index))
     head = "could not run" if status == "could-not-run" else "not reproducible"
-    others = len(diagnosis.cells) - 1
-    more = f" (and {others} more cell{'s' if others != 1 else ''})" if others else ""
+    follow = sorted(i for i, d in diagnosis.cells.items() if _root_of(diagnosis, d) == lead.index)
+    follow = [i for i in follow if i != lead.index]
+    parts = []
+    if follow:
+        shown = ", ".join(str(i) for i in follow[:5]) + (", ..." if len(follow) > 5 else "")
+        word = "cell" if len(follow) == 1 else "cells"
+        parts.append(f"{word} {shown} failed because of it")
+    others = len(roots) - 1
+    if others:
+        parts.append(f"and {others} more cell{'s' if others != 1 else ''}")
+    more = f" ({'; '.join(parts)})" if parts else ""
     return f"{head}: cell {lead.index} {lead.cause.summary}{more}"
+
+
+def _root_of(diagnosis: NotebookDiagnosis, cell: CellDiagnosis) -> int:
+    """The index of the cell at the end of ``cell``'s chain of consequences."""
+    seen = {cell.index}
+    while cell.root is not None and cell.root not in seen and cell.root in diagnosis.cells:
+        seen.add(cell.root)
+        cell = diagnosis.cells[cell.root]
+    return cell.index

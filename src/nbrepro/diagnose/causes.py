@@ -24,6 +24,8 @@ CAUSES: Mapping[str, str] = {
     "timeout": "the cell ran past the timeout (or never ran because of it)",
     "missing-module": "the cell imports a module that is not installed",
     "missing-file": "the cell opens a file that does not exist",
+    "upstream-failed": "the cell failed only because a cell above failed: it uses a name that "
+    "cell would have defined (the root cause is that cell's)",
     "unknown": "the evidence does not single out a cause (see what was checked)",
 }
 
@@ -84,6 +86,10 @@ class CellDiagnosis:
     causes: list[Cause] = field(default_factory=list)
     #: Every check made, whatever it found (the evidence of ``unknown``).
     checked: list[str] = field(default_factory=list)
+    #: The index of the failing cell this one is a consequence of (``upstream-failed``, or a
+    #: cell that never ran because the kernel died or a timeout stopped the run); ``None`` for a
+    #: cell that failed on its own account.
+    root: int | None = None
 
     @property
     def cause(self) -> Cause:

@@ -1,10 +1,12 @@
 """Attribution accuracy over a labelled corpus (``tests/fixtures/diagnosis/labels.json``).
 
 A labels file names, per notebook, the verify options to use and the expected causes of every
-cell that does not reproduce (by cell id); cells not named must reproduce. A cell is attributed
-correctly when the set of causes claimed equals the set labelled. Per cause, ``labelled`` counts
-the cells labelled with it, ``found`` those of them where it was claimed, and ``false`` the
-cells where it was claimed without being labelled.
+cell that does not reproduce (by cell id); cells not named must reproduce. ``roots`` names, for
+cells labelled ``upstream-failed``, the id of the failing cell they are a consequence of. A cell
+is attributed correctly when the set of causes claimed equals the set labelled and, for a
+consequence, the root cell claimed is the labelled one. Per cause, ``labelled`` counts the cells
+labelled with it, ``found`` those of them where it was claimed (with the right root), and
+``false`` the cells where it was claimed without being labelled.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from typing import Any
 
 from ..errors import InputError
 
+#: The cause of a cell that failed only because a cell above failed (it names a root cell).
+UPSTREAM = "upstream-failed"
+
 
 @dataclass
 class CellResult:
@@ -30,11 +35,20 @@ class CellResult:
     claimed: list[str]
     #: Every claimed cause carries evidence.
     evidenced: bool = True
+    #: The labelled root cell id of an ``upstream-failed`` cell (``None``: not labelled).
+    expected_root: str | None = None
+    #: The root cell id the ``upstream-failed`` claim points at (``None``: no such claim).
+    claimed_root: str | None = None
+
+    @property
+    def root_correct(self) -> bool:
+        """No root was labelled, or the claim points at the labelled root."""
+        return self.expected_root is None or self.expected_root == self.claimed_root
 
     @property
     def correct(self) -> bool:
-        """The claimed causes are exactly the labelled ones."""
-        return set(self.expected) == set(self.claimed)
+        """The claimed causes are exactly the labelled ones, pointing at the labelled root."""
+        return set(self.expected) == set(self.claimed) and self.root_correct
 
 
 @dataclass
@@ -56,7 +70,9 @@ class Score:
                 row = out.setdefault(cause, {"labelled": 0, "found": 0, "false": 0})
                 if cause in cell.expected:
                     row["labelled"] += 1
-                    row["found"] += cause in cell.claimed
+                    row["found"] += cause in cell.claimed and (
+                        cause != UPSTREAM or cell.root_correct
+                    )
                 else:
                     row["false"] += 1
         return dict(sorted(out.items()))
@@ -73,6 +89,12 @@ class Score:
             recall = f"{row['found'] / row['labelled']:.0%}" if row["labelled"] else "-"
             lines.append(
                 f"{cause:<22}{row['labelled']:>9}{row['found']:>7}{row['false']:>7}{recall:>8}"
+            )
+        rooted = [c for c in self.cells if c.expected_root is not None]
+        if rooted:
+            lines.append(
+                f"consequences pointing at the labelled root cell: "
+                f"{sum(c.root_correct for c in rooted)} of {len(rooted)}"
             )
         right = sum(c.correct for c in self.cells)
         lines.append(
@@ -103,20 +125,43 @@ def score_reports(labels: dict[str, Any], reports: Iterable[dict[str, Any]]) -> 
         if report is None:
             raise InputError(f"no report for labelled notebook {name}")
         expected: dict[str, list[str]] = spec.get("cells") or {}
+        roots: dict[str, str] = spec.get("roots") or {}
         seen = set()
         for cell in report["cells"]:
-            claimed = [c["id"] for c in cell.get("causes") or []]
+            causes = cell.get("causes") or []
+            claimed = [c["id"] for c in causes]
             if not claimed and cell["id"] not in expected:
                 continue
             seen.add(cell["id"])
-            evidenced = all(c.get("evidence") for c in cell.get("causes") or [])
+            evidenced = all(c.get("evidence") for c in causes)
             score.cells.append(
-                CellResult(name, cell["id"], list(expected.get(cell["id"], [])), claimed, evidenced)
+                CellResult(
+                    name,
+                    cell["id"],
+                    list(expected.get(cell["id"], [])),
+                    claimed,
+                    evidenced,
+                    roots.get(cell["id"]),
+                    _claimed_root(causes),
+                )
             )
-        for cell_id, causes in expected.items():
+        for cell_id, labelled in expected.items():
             if cell_id not in seen:
-                score.cells.append(CellResult(name, cell_id, list(causes), []))
+                score.cells.append(
+                    CellResult(name, cell_id, list(labelled), [], expected_root=roots.get(cell_id))
+                )
     return score
+
+
+def _claimed_root(causes: list[dict[str, Any]]) -> str | None:
+    """The root cell id an ``upstream-failed`` cause points at (its ``upstream`` evidence)."""
+    for cause in causes:
+        if cause.get("id") == UPSTREAM:
+            for evidence in cause.get("evidence") or []:
+                if evidence.get("kind") == "upstream":
+                    root = (evidence.get("details") or {}).get("root_cell_id")
+                    return str(root) if root is not None else None
+    return None
 
 
 def run_corpus(folder: Path, *, jobs: int = 2, names: Iterable[str] | None = None) -> Score:
