@@ -74,8 +74,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
       app.shell.activateById(notebookPanel.id);
       notebook.activeCellIndex = index;
-      notebook.mode = 'command';
       await notebook.scrollToCell(notebook.widgets[index], 'center');
+      // scrollToCell activates the cell, which focuses its editor (edit mode): back to command
+      // mode, so that the keys pressed next are notebook commands, not text typed into the cell.
+      notebook.mode = 'command';
       notebook.activate();
     };
 

@@ -101,6 +101,8 @@ export interface IPackageDrift {
   name: string;
   recorded: string | null;
   current: string | null;
+  /** What differs: a package, the Python interpreter, the platform or an environment variable. */
+  kind: 'package' | 'python' | 'platform' | 'env-var';
 }
 
 /** The server's answer to `GET /nbrepro/api/status?path=`, normalised. */
@@ -172,7 +174,8 @@ export type CellVerifyStatus =
   | 'differs'
   | 'nondeterministic'
   | 'failed'
-  | 'skipped';
+  | 'skipped'
+  | 'stopped';
 
 /** One cell's line in the verification view. */
 export interface ICellVerifyResult {

@@ -54,7 +54,8 @@ export function checkHandshake(
       reason:
         'The nbrepro server extension is not running' +
         (error ? ` (${error})` : '') +
-        '. Install nbrepro with pip in the environment that runs Jupyter and restart JupyterLab.'
+        '. Install nbrepro with pip in the environment that runs Jupyter (if it is installed,' +
+        ' enable it: jupyter server extension enable nbrepro), then restart Jupyter.'
     };
   }
   if (server.api !== API_VERSION) {

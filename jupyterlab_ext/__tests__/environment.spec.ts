@@ -31,6 +31,13 @@ describe('environmentRows', () => {
     ]);
   });
 
+  it('leaves the current values unknown when the server did not compare them', () => {
+    const rows = environmentRows({ packages: { numpy: '1.26.4' } }, undefined);
+    expect(rows.map(r => [r.name, r.recorded, r.current, r.differs])).toEqual([
+      ['numpy', '1.26.4', null, false]
+    ]);
+  });
+
   it('is empty without a recording or drift', () => {
     expect(environmentRows(undefined, [])).toEqual([]);
   });

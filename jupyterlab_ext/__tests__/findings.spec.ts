@@ -268,6 +268,37 @@ describe('server findings', () => {
       'scipy 1.0 was recorded but is not installed now.'
     ]);
   });
+
+  it('tells how to fix Python, platform and variable drift in their own words', () => {
+    const status = normalizeStatus('nb.ipynb', {
+      drift: {
+        environment: {
+          drift: true,
+          packages: { added: {}, removed: {}, changed: [] },
+          python: [{ name: 'version', recorded: '3.11.4', current: '3.11.7' }],
+          platform: [{ name: 'release', recorded: '6.1.0', current: '6.8.0' }],
+          env_vars: [
+            { name: 'OMP_NUM_THREADS', recorded: '4', current: null },
+            { name: 'TZ', recorded: null, current: 'UTC' }
+          ]
+        },
+        inputs: []
+      }
+    });
+    const drift = computeReport(state, status).groups.find(g => g.kind === 'env-drift')!.findings;
+    expect(drift.map(f => f.message)).toEqual([
+      'Python version was 3.11.4 when recorded, 3.11.7 now.',
+      'platform release was 6.1.0 when recorded, 6.8.0 now.',
+      'OMP_NUM_THREADS was set to "4" when recorded but is not set now.',
+      'TZ is set to "UTC" now but was not set when recorded.'
+    ]);
+    for (const finding of drift) {
+      expect(finding.fix).not.toContain('pip install');
+      expect(finding.message).not.toContain('installed');
+    }
+    expect(drift[2].fix).toMatch(/^Set OMP_NUM_THREADS=4 /);
+    expect(drift[3].fix).toMatch(/^Unset TZ /);
+  });
 });
 
 describe('verdict', () => {

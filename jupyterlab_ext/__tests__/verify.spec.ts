@@ -99,6 +99,20 @@ describe('verification jobs', () => {
     expect(cellStatusOf('weird')).toBe('failed');
   });
 
+  it('shows no cell still running once a job is cancelled', () => {
+    const cancelled = normalizeJob(
+      'j1',
+      job('cancelled', [
+        { index: 0, id: 'a', status: 'ok' },
+        { index: 1, id: 'b', status: 'running' }
+      ])
+    );
+    expect(cancelled.cells.map(c => [c.index, c.status])).toEqual([
+      [0, 'executed'],
+      [1, 'stopped']
+    ]);
+  });
+
   it('prefers the executed_path the server answers and whether it can be opened', () => {
     const answer = {
       ...(job('succeeded', [], { notebooks: [{ status: 'reproduced', cells: [] }] }) as object),

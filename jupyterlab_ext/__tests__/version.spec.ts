@@ -12,6 +12,7 @@ describe('checkHandshake', () => {
     if (!result.ok) {
       expect(result.reason).toContain('not running');
       expect(result.reason).toContain('HTTP 404');
+      expect(result.reason).toContain('jupyter server extension enable nbrepro');
     }
   });
 

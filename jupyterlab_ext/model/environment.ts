@@ -39,16 +39,22 @@ function recordedRows(env: IEnvironment | undefined): Map<string, string> {
 /**
  * Rows for the environment view: every recorded value, with the current value where the server
  * reports a difference, plus what is only present now. Differences first, then by name.
+ * Without the server's comparison (`drift` undefined) the current values are unknown (null).
  */
 export function environmentRows(
   recorded: IEnvironment | undefined,
-  drift: IPackageDrift[]
+  drift: IPackageDrift[] | undefined
 ): IEnvironmentRow[] {
   const rows = new Map<string, IEnvironmentRow>();
   for (const [name, value] of recordedRows(recorded)) {
-    rows.set(name, { name, recorded: value, current: value, differs: false });
+    rows.set(name, {
+      name,
+      recorded: value,
+      current: drift === undefined ? null : value,
+      differs: false
+    });
   }
-  for (const item of drift) {
+  for (const item of drift ?? []) {
     // Drift names match the row names: "Python version", "platform system", package names.
     const name = item.name;
     rows.set(name, {

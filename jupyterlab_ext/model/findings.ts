@@ -10,6 +10,7 @@ import {
   IFinding,
   IFindingGroup,
   INotebookState,
+  IPackageDrift,
   IReport,
   IServerFinding,
   IServerStatus,
@@ -236,28 +237,59 @@ export function changedInputFindings(state: INotebookState, status: IServerStatu
   });
 }
 
-/** Packages (and Python, platform) that differ from the recorded environment. */
-export function driftFindings(status: IServerStatus): IFinding[] {
-  return status.drift.map(item => {
-    let message: string;
-    if (item.recorded === null) {
-      message = `${item.name} ${item.current} is installed now but was not recorded.`;
-    } else if (item.current === null) {
-      message = `${item.name} ${item.recorded} was recorded but is not installed now.`;
-    } else {
-      message = `${item.name} was ${item.recorded} when recorded, ${item.current} now.`;
+const RERUN_AND_SAVE = 're-run and re-save the notebook to record this environment.';
+
+/** The message and the fix of one environment difference, in the words of its kind. */
+function describeDrift(item: IPackageDrift): { message: string; fix: string } {
+  const { name, recorded, current } = item;
+  if (item.kind === 'env-var') {
+    const variable = name.replace(/^\$/, '');
+    if (recorded === null) {
+      return {
+        message: `${variable} is set to "${current}" now but was not set when recorded.`,
+        fix: `Unset ${variable} before starting Jupyter, or ${RERUN_AND_SAVE}`
+      };
     }
     return {
-      kind: 'env-drift',
-      severity: 'info',
-      message,
+      message:
+        current === null
+          ? `${variable} was set to "${recorded}" when recorded but is not set now.`
+          : `${variable} was "${recorded}" when recorded, "${current}" now.`,
+      fix: `Set ${variable}=${recorded} before starting Jupyter, or ${RERUN_AND_SAVE}`
+    };
+  }
+  if (item.kind === 'python' || item.kind === 'platform') {
+    return {
+      message: `${name} was ${recorded ?? 'not recorded'} when recorded, ${current ?? 'unknown'} now.`,
       fix:
-        item.recorded === null
-          ? 'Nothing to do unless the notebook imports it.'
-          : `Install the recorded version (pip install "${item.name}==${item.recorded}") or re-run and re-save the notebook.`,
-      origin: 'server'
-    } as IFinding;
-  });
+        item.kind === 'python'
+          ? `Use a kernel with the recorded Python, or ${RERUN_AND_SAVE}`
+          : `Outputs may differ on another platform: compare with Verify now, or ${RERUN_AND_SAVE}`
+    };
+  }
+  if (recorded === null) {
+    return {
+      message: `${name} ${current} is installed now but was not recorded.`,
+      fix: 'Nothing to do unless the notebook imports it.'
+    };
+  }
+  return {
+    message:
+      current === null
+        ? `${name} ${recorded} was recorded but is not installed now.`
+        : `${name} was ${recorded} when recorded, ${current} now.`,
+    fix: `Install the recorded version (pip install "${name}==${recorded}"), or ${RERUN_AND_SAVE}`
+  };
+}
+
+/** Packages, Python, platform and variables that differ from the recorded environment. */
+export function driftFindings(status: IServerStatus): IFinding[] {
+  return status.drift.map(item => ({
+    kind: 'env-drift',
+    severity: 'info',
+    ...describeDrift(item),
+    origin: 'server'
+  }));
 }
 
 const SEVERITY_RANK: Record<Severity, number> = { error: 2, warning: 1, info: 0 };

@@ -70,14 +70,15 @@ export function changedInputsOf(drift: unknown): IChangedInput[] {
   return result;
 }
 
-function changeList(raw: unknown, prefix: string): IPackageDrift[] {
+function changeList(raw: unknown, prefix: string, kind: IPackageDrift['kind']): IPackageDrift[] {
   if (!Array.isArray(raw)) {
     return [];
   }
   return raw.filter(isObject).map(change => ({
     name: prefix + String(change.name),
     recorded: asString(change.recorded),
-    current: asString(change.current)
+    current: asString(change.current),
+    kind
   }));
 }
 
@@ -90,20 +91,22 @@ export function environmentDriftOf(environment: unknown): IPackageDrift[] {
   const added = isObject(packages.added) ? packages.added : {};
   const removed = isObject(packages.removed) ? packages.removed : {};
   return [
-    ...changeList(environment.python, 'Python '),
-    ...changeList(environment.platform, 'platform '),
-    ...changeList(packages.changed, ''),
+    ...changeList(environment.python, 'Python ', 'python'),
+    ...changeList(environment.platform, 'platform ', 'platform'),
+    ...changeList(packages.changed, '', 'package'),
     ...Object.entries(removed).map(([name, version]) => ({
       name,
       recorded: asString(version),
-      current: null
+      current: null,
+      kind: 'package' as const
     })),
     ...Object.entries(added).map(([name, version]) => ({
       name,
       recorded: null,
-      current: asString(version)
+      current: asString(version),
+      kind: 'package' as const
     })),
-    ...changeList(environment.env_vars, '$')
+    ...changeList(environment.env_vars, '$', 'env-var')
   ];
 }
 

@@ -116,13 +116,15 @@ export function normalizeJob(id: string, raw: unknown): IVerifyJob {
   const report = notebookReport(raw.result);
   const progress = isObject(raw.progress) ? raw.progress : {};
   const state = JOB_STATE[String(raw.state)] ?? 'running';
+  // A job stopped without a report (cancelled, failed) leaves no cell running or waiting.
+  const stopped = state === 'cancelled' || state === 'failed';
   const cells =
     report !== undefined && Array.isArray(report.cells)
       ? cellsOf(report.cells, cellStatusOf)
-      : cellsOf(
-          Array.isArray(progress.cells) ? progress.cells : [],
-          status => PROGRESS_STATUS[String(status)] ?? 'pending'
-        );
+      : cellsOf(Array.isArray(progress.cells) ? progress.cells : [], status => {
+          const shown = PROGRESS_STATUS[String(status)] ?? 'pending';
+          return stopped && (shown === 'running' || shown === 'pending') ? 'stopped' : shown;
+        });
   return {
     id: jobIdOf(raw) ?? id,
     state,

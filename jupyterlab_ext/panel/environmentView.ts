@@ -9,7 +9,7 @@ export function renderEnvironment(
   recorded: IEnvironment | undefined,
   status: IServerStatus | undefined
 ): HTMLElement {
-  const rows = environmentRows(recorded, status?.drift ?? []);
+  const rows = environmentRows(recorded, status?.drift);
   const differences = rows.filter(r => r.differs).length;
   const details = h('details', { class: 'nbrepro-environment' });
   if (differences > 0) {
@@ -23,7 +23,13 @@ export function renderEnvironment(
       h(
         'span',
         { class: 'nbrepro-count' },
-        differences > 0 ? `${differences} differ` : rows.length > 0 ? 'same' : 'not recorded'
+        differences > 0
+          ? `${differences} differ`
+          : rows.length === 0
+            ? 'not recorded'
+            : status === undefined
+              ? 'not compared'
+              : 'same'
       )
     )
   );

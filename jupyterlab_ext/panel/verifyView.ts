@@ -17,7 +17,8 @@ const STATUS_LABELS: Record<CellVerifyStatus, string> = {
   differs: 'differs',
   nondeterministic: 'nondeterministic',
   failed: 'failed',
-  skipped: 'skipped'
+  skipped: 'skipped',
+  stopped: 'stopped'
 };
 
 const OUTCOME_LABELS: Record<string, string> = {

@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,13 +83,13 @@ def _isolated_lab_dirs(base: Path) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="session")
-def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
-    """Start ``jupyter lab`` on loopback with a token; stop it at the end of the session."""
-    root = tmp_path_factory.mktemp("lab-root")
+@contextmanager
+def _running_lab(root: Path, *extra_args: str) -> Iterator[LabServer]:
+    """Run ``jupyter lab`` on loopback with a token, serving ``root``, until the block ends."""
     port, token = _free_port(), secrets.token_hex(16)
     env = dict(os.environ, JUPYTER_PLATFORM_DIRS="1", **_isolated_lab_dirs(root.parent))
-    log = open(root.parent / "lab.log", "wb")  # noqa: SIM115 - closed below
+    log_path = root.parent / f"{root.name}.log"
+    log = open(log_path, "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -102,6 +103,7 @@ def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
             f"--ServerApp.root_dir={root}",
             "--LabApp.news_url=",
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            *extra_args,
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -115,8 +117,9 @@ def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
             break
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
                 log.close()
-                raise RuntimeError((root.parent / "lab.log").read_text()[-3000:]) from None
+                raise RuntimeError(log_path.read_text()[-3000:]) from None
             time.sleep(0.2)
     try:
         yield LabServer(url=url, token=token, root=root)
@@ -127,6 +130,21 @@ def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+    """JupyterLab with nbrepro's server extension, for the whole session."""
+    with _running_lab(tmp_path_factory.mktemp("lab-root")) as server:
+        yield server
+
+
+@pytest.fixture
+def lab_without_server_extension(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+    """JupyterLab with nbrepro's frontend but its server extension disabled."""
+    root = tmp_path_factory.mktemp("lab-root-no-server")
+    with _running_lab(root, "--ServerApp.jpserver_extensions=nbrepro=False") as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from pathlib import Path
 from typing import Any
 
 #: Selector of the n-th cell (0-based) of the visible notebook.
 CELL = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell"
+#: Where the documentation's screenshots live.
+DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
+
+
+def screenshot_dir(tmp_path: Path) -> Path:
+    """``docs/images`` when ``NBREPRO_SCREENSHOTS=1`` (to refresh the docs), else ``tmp_path``:
+    a test run leaves the checkout as it was."""
+    if os.environ.get("NBREPRO_SCREENSHOTS") == "1":
+        DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
+        return DOCS_IMAGES
+    return tmp_path
 
 
 def write_notebook(root: Path, name: str, cells: list[dict[str, Any]]) -> str:
@@ -74,7 +86,8 @@ def open_panel(page: Any) -> Any:
 def run_cell(page: Any, index: int, expected_count: int) -> None:
     """Select cell ``index`` in command mode, run it with Shift+Enter, wait for its prompt."""
     cell = page.locator(CELL).nth(index)
-    cell.locator(".jp-InputPrompt").click()
+    # Near the prompt's top: a marker badge sits below the execution count.
+    cell.locator(".jp-InputPrompt").click(position={"x": 8, "y": 4})
     page.keyboard.press("Escape")
     page.keyboard.press("Shift+Enter")
     cell.locator(".jp-InputPrompt", has_text=f"[{expected_count}]").wait_for(timeout=30_000)
@@ -83,3 +96,36 @@ def run_cell(page: Any, index: int, expected_count: int) -> None:
 def nbrepro_errors(errors: list[str]) -> list[str]:
     """Console errors that concern nbrepro."""
     return [e for e in errors if "nbrepro" in e.lower()]
+
+
+def use_theme(page: Any, theme: str) -> None:
+    """Switch JupyterLab's theme from the command palette and wait until it applies."""
+    page.keyboard.press("Control+Shift+C")
+    page.keyboard.type(f"Use Theme: {theme}")
+    page.keyboard.press("Enter")
+    page.wait_for_function(f"document.body.dataset.jpThemeName === {theme!r}", timeout=15_000)
+    page.wait_for_timeout(300)  # let the theme's stylesheet apply before a screenshot
+
+
+_CONTRAST_JS = """node => {
+    const parse = text => (text.match(/[\\d.]+/g) || []).map(Number);
+    const rgba = text => { const [r, g, b, a] = parse(text); return [r, g, b, a ?? 1]; };
+    let back = null;
+    for (let el = node; el && !back; el = el.parentElement) {
+        const bg = rgba(getComputedStyle(el).backgroundColor);
+        if (bg[3] > 0) { back = bg; }
+    }
+    back = back || [255, 255, 255, 1];
+    const fg = rgba(getComputedStyle(node).color);
+    const mixed = fg.slice(0, 3).map((c, i) => c * fg[3] + back[i] * (1 - fg[3]));
+    const lum = ([r, g, b]) => [r, g, b].map(c => {
+        c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    }).reduce((sum, c, i) => sum + c * [0.2126, 0.7152, 0.0722][i], 0);
+    const [hi, lo] = [lum(mixed), lum(back)].sort((a, b) => b - a);
+    return (hi + 0.05) / (lo + 0.05);
+}"""
+
+
+def contrast(locator: Any) -> float:
+    """WCAG contrast ratio of an element's text against the first opaque background behind it."""
+    return float(locator.evaluate(_CONTRAST_JS))

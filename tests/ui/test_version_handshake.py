@@ -11,6 +11,16 @@ import pytest
 
 from nbrepro import __version__
 
+from .panel_helpers import (
+    code,
+    contrast,
+    nbrepro_errors,
+    open_notebook,
+    open_panel,
+    run_cell,
+    write_notebook,
+)
+
 pytestmark = pytest.mark.slow
 
 
@@ -45,3 +55,29 @@ def test_version_endpoint_refuses_requests_without_a_token(lab_server: Any) -> N
         f"{lab_server.url}nbrepro/api/version?token={lab_server.token}", timeout=10
     ).read()
     assert json.loads(body)["version"] == __version__
+
+
+def test_panel_says_plainly_when_the_server_extension_is_missing(
+    lab_without_server_extension: Any, browser: Any
+) -> None:
+    lab = lab_without_server_extension
+    name = write_notebook(lab.root, "plain.ipynb", [code("x = 1", id="a"), code("x", id="b")])
+    errors: list[str] = []
+    page = open_notebook(browser, lab, name, errors)
+    assert page.evaluate("document.body.dataset.nbreproServer") == "missing"
+    panel = open_panel(page)
+    notice = panel.locator(".nbrepro-notice")
+    notice.wait_for(timeout=10_000)
+    text = notice.inner_text()
+    assert "server extension is not running" in text
+    assert "jupyter server extension enable nbrepro" in text
+    assert contrast(notice) >= 4.5
+    # Verification needs the server: the button is disabled and says why.
+    assert panel.locator(".nbrepro-verify-start").is_disabled()
+    assert "Needs the nbrepro server extension" in panel.locator(".nbrepro-verify").inner_text()
+    # The live findings still work: run the second cell first.
+    run_cell(page, 1, 1)
+    run_cell(page, 0, 2)
+    panel.locator(".nbrepro-group[data-kind='out-of-order']").wait_for(timeout=10_000)
+    page.close()
+    assert not nbrepro_errors(errors), errors
