@@ -13,6 +13,10 @@ Run ``python benchmarks/bench_record.py`` (``--quick`` for a smaller run). Measu
    in the page cache: this measures the hash, not the disk) with nbrepro's streamed SHA-256,
    next to other stdlib algorithms over the same bytes; then re-checking the unchanged file
    through the stat cache. Targets: ≥ 1 GB/s; re-check ≤ 1 ms.
+4. Native readers (when pyarrow is installed), in fresh interpreters: ``sqlite3.connect`` +
+   ``close`` with no hook / nbrepro's hook collecting (the hook stats the database), and
+   ``pyarrow.parquet.read_metadata`` of a small file unwrapped / wrapped idle / wrapped
+   collecting (:mod:`nbrepro.record.native`): the added cost per call.
 """
 
 from __future__ import annotations
@@ -210,6 +214,81 @@ def bench_open(n: int, repeats: int) -> dict[str, float]:
     return {key: statistics.median(values) * 1e6 for key, values in samples.items()}
 
 
+# -- 4. native readers -------------------------------------------------------------------------
+
+_NATIVE_SCRIPT = textwrap.dedent(
+    """
+    import os, sqlite3, sys, time
+    sys.path.insert(0, {src!r})
+    hooked, folder, n = sys.argv[1] == "hook", sys.argv[2], int(sys.argv[3])
+    from nbrepro.record import audit, native
+    if hooked:
+        audit.install()
+    db = os.path.join(folder, "bench.db")
+    sqlite3.connect(db).close()
+    pq = None
+    try:
+        import pyarrow as pa, pyarrow.parquet as pq
+        parquet = os.path.join(folder, "small.parquet")
+        pq.write_table(pa.table({{"x": [1, 2, 3]}}), parquet)
+    except ImportError:
+        pass
+    def connects(k):
+        t = time.perf_counter()
+        for _ in range(k):
+            sqlite3.connect(db).close()
+        return (time.perf_counter() - t) / k
+    def metadata(k):
+        t = time.perf_counter()
+        for _ in range(k):
+            pq.read_metadata(parquet)
+        return (time.perf_counter() - t) / k
+    best = {{}}
+    def measure(name, f, k, state):
+        if state == "active":
+            audit.start()
+        t = f(k)
+        if state == "active":
+            audit.stop()
+        best[name, state] = min(best.get((name, state), t), t)
+    for _ in range(10):
+        for state in ("idle", "active") if hooked else ("none",):
+            measure("connect", connects, n, state)
+    if pq is not None:
+        if hooked:
+            native.install()
+        for _ in range(10):
+            for state in ("idle", "active") if hooked else ("none",):
+                measure("metadata", metadata, n, state)
+    print(" ".join(f"{{f}}:{{s}}:{{t}}" for (f, s), t in best.items()))
+    """
+)
+
+
+def bench_native(n: int, repeats: int) -> dict[str, float]:
+    """Per-call time (µs) of ``sqlite3.connect`` and of a wrapped pyarrow reader, per state.
+
+    ``none``: no hook and no wrappers (its own interpreter); ``idle``: installed, no cell
+    running; ``active``: collecting, as inside a cell. Medians of the per-run best rounds.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp, "bench_native.py")
+        script.write_text(_NATIVE_SCRIPT.format(src=str(_REPO_SRC)))
+        samples: dict[str, list[float]] = {}
+        for _ in range(repeats):
+            for which in ("plain", "hook"):
+                out = subprocess.run(
+                    [sys.executable, str(script), which, tmp, str(n)],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                for item in out.stdout.split():
+                    func, state, value = item.split(":")
+                    samples.setdefault(f"{func}_{state}", []).append(float(value))
+    return {key: statistics.median(values) * 1e6 for key, values in samples.items()}
+
+
 # -- 3. hashing ---------------------------------------------------------------------------------
 
 
@@ -306,6 +385,20 @@ def main(argv: list[str] | None = None) -> int:
             f"   {algo:8s} same loop:  {speed:.2f} GB/s   sha256/{algo} {h['gb_per_s'] / speed:.2f}"
         )
     print(f"   re-check unchanged (stat cache): {h['recheck_us']:.1f} µs  (target ≤ 1000 µs)")
+
+    nat = bench_native(200 if args.quick else 1000, 3 if args.quick else 5)
+    print("\n4. native readers (median per call, fresh interpreters)")
+    labels = (("connect", "sqlite3.connect + close"), ("metadata", "pq.read_metadata (small)"))
+    for key, label in labels:
+        if f"{key}_none" not in nat:
+            print(f"   {label}: skipped (pyarrow is not installed)")
+            continue
+        base = nat[f"{key}_none"]
+        print(
+            f"   {label}: none {base:.1f} µs, idle {nat[f'{key}_idle']:.1f} µs "
+            f"({nat[f'{key}_idle'] - base:+.1f}), collecting {nat[f'{key}_active']:.1f} µs "
+            f"({nat[f'{key}_active'] - base:+.1f})"
+        )
     return 0
 
 

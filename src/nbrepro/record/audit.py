@@ -7,7 +7,10 @@ a list; resolving paths and hashing happen after the cell (:mod:`nbrepro.record.
 
 Recorded tuples: for ``open`` the audit arguments ``(path, mode, flags)`` (``mode`` is ``None``
 for :func:`os.open`); for ``os.listdir``/``os.scandir`` ``(path, LISTING, caller_filename)``, so
-that the import system's own folder listings can be told apart from the notebook's.
+that the import system's own folder listings can be told apart from the notebook's; for
+``sqlite3.connect`` ``(absolute database path, DATABASE, state before connecting)`` (see
+:mod:`nbrepro.record.databases`); and, from :mod:`nbrepro.record.native`'s wrappers of readers and
+writers that open files in native code, ``(path, NATIVE_READ or NATIVE_WRITE, None)``.
 """
 
 from __future__ import annotations
@@ -18,8 +21,15 @@ from contextlib import contextmanager
 from threading import get_ident
 from typing import Any
 
+from .databases import database_path, database_state
+
 #: The ``mode`` slot of a recorded directory listing.
 LISTING = "<listing>"
+#: The ``mode`` slot of a SQLite database the cell connected to.
+DATABASE = "<sqlite>"
+#: The ``mode`` slots of a file or directory a native reader read or a native writer wrote.
+NATIVE_READ = "<native read>"
+NATIVE_WRITE = "<native write>"
 
 _sink: list[tuple[Any, ...]] | None = None
 _installed = False
@@ -42,6 +52,26 @@ def _hook(event: str, args: tuple[Any, ...]) -> None:
         except ValueError:
             caller = ""
         sink.append((args[0], LISTING, caller))
+    elif event == "sqlite3.connect":
+        try:
+            path = database_path(args[0])
+            if path is not None:
+                sink.append((path, DATABASE, database_state(path)))
+        except Exception:  # an exception in an audit hook would abort the user's connect
+            return
+
+
+def collecting() -> bool:
+    """Whether a cell is running with recording on (so events are being collected)."""
+    return _sink is not None
+
+
+def note(event: tuple[Any, ...]) -> None:
+    """Add an event seen outside the audit hook (a native reader's path), as the hook would."""
+    sink = _sink
+    if sink is None or (_ignored_threads and get_ident() in _ignored_threads):
+        return
+    sink.append(event)
 
 
 @contextmanager

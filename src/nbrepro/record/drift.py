@@ -104,19 +104,22 @@ class DriftReport:
         return lines
 
 
-def produced_in_directory(directory: str, inputs: dict[str, Any]) -> set[str]:
-    """Names of the files in recorded ``directory`` that the notebook produced itself.
+def produced_in_directory(
+    directory: str, inputs: dict[str, Any], *, recursive: bool = False
+) -> set[str]:
+    """Relative paths of the files in recorded ``directory`` that the notebook produced itself
+    (directly in it, or anywhere below it when its manifest is ``recursive``).
 
     A directory's manifest leaves them out, at recording and when checking, so a notebook that
     writes its results next to its data does not see its own outputs as input drift.
     """
-    folder = "" if directory == "." else directory.rstrip("/")
+    folder = "" if directory == "." else directory.rstrip("/") + "/"
     names = set()
     for path, entry in inputs.items():
-        if isinstance(entry, dict) and entry.get("produced"):
-            head, _, name = path.rpartition("/")
-            if head == folder:
-                names.add(name)
+        if isinstance(entry, dict) and entry.get("produced") and path.startswith(folder):
+            rest = path[len(folder) :]
+            if rest and (recursive or "/" not in rest):
+                names.add(rest)
     return names
 
 
@@ -165,7 +168,8 @@ def _check_input(
             item.status = "changed"
             return item
         if kind == "directory":
-            current = hash_directory(target, cache=cache, exclude=exclude)
+            recursive = entry.get("recursive") is True
+            current = hash_directory(target, cache=cache, exclude=exclude, recursive=recursive)
         else:
             # A file recorded with a hash is hashed whatever its size now, so it can be compared.
             current = hash_file(target, cache=cache, size_cap=max(st.st_size, 1))
@@ -222,7 +226,11 @@ def check_drift(
         entry = inputs[path]
         if not isinstance(entry, dict) or entry.get("produced"):
             continue
-        exclude = produced_in_directory(path, inputs) if entry.get("kind") == "directory" else set()
+        exclude = (
+            produced_in_directory(path, inputs, recursive=entry.get("recursive") is True)
+            if entry.get("kind") == "directory"
+            else set()
+        )
         item = _check_input(path, entry, base, cache, exclude)
         item.cells = readers.get(path, [])
         report.inputs.append(item)

@@ -2,7 +2,8 @@
 
 Loading is idempotent and never breaks the kernel: a failure is reported in one line on stderr
 and the kernel goes on without recording. The audit hook is added once per process (hooks
-cannot be removed); unloading unregisters the cell events and closes the hook's gate.
+cannot be removed); unloading unregisters the cell events, closes the hook's gate and puts back
+the native readers' entry points (:mod:`nbrepro.record.native`).
 
 ``%nbrepro`` subcommands::
 
@@ -25,7 +26,7 @@ from typing import Any
 from IPython.core.magic import Magics, line_magic, magics_class
 
 from ..errors import InputError, NbreproError, UsageError
-from . import audit
+from . import audit, native
 from .environment import installed_distributions
 from .hashing import parse_size
 from .recorder import Recorder
@@ -56,6 +57,7 @@ def load_ipython_extension(ip: Any) -> None:
             _recorder = Recorder(ip)
         recorder = _recorder
         audit.install()
+        native.install()
         if not recorder.active:
             recorder.reset_cell_state()
             ip.events.register("pre_run_cell", recorder.pre_run_cell)
@@ -88,6 +90,7 @@ def unload_ipython_extension(ip: Any) -> None:
             ip.events.unregister("post_run_cell", recorder.post_run_cell)
         recorder.reset_cell_state()
         audit.stop()
+        native.uninstall()
     except Exception as exc:
         _warn(f"error while stopping: {type(exc).__name__}: {exc}")
 

@@ -177,32 +177,35 @@ def _skip_in_manifest(name: str) -> bool:
     return name.startswith(".") or name == "__pycache__" or name.endswith(".ipynb")
 
 
-def hash_directory(
-    path: str | os.PathLike[str],
-    *,
-    cache: HashCache | None = DEFAULT_CACHE,
-    size_cap: int | None = None,
-    exclude: Collection[str] = (),
-) -> FileHash:
-    """A manifest hash of a directory's entries (one level, as a listing reads it).
-
-    The manifest lists each entry's name with, for files, the content hash (or ``size:mtime``
-    past the size cap) and, for sub-directories, a ``/`` mark. Hidden entries, ``__pycache__``
-    and notebooks are left out (they change without changing what the folder holds as data), as
-    are the names in ``exclude`` (files the notebook produced there itself).
-    """
-    cap = default_size_cap() if size_cap is None else size_cap
+def _manifest_lines(
+    folder: str | os.PathLike[str],
+    prefix: str,
+    cache: HashCache | None,
+    cap: int,
+    exclude: Collection[str],
+    recursive: bool,
+) -> tuple[list[str], int]:
     lines: list[str] = []
     total = 0
-    with os.scandir(path) as entries:
+    with os.scandir(folder) as entries:
         items = sorted(
-            (e for e in entries if not _skip_in_manifest(e.name) and e.name not in exclude),
+            (
+                e
+                for e in entries
+                if not _skip_in_manifest(e.name) and prefix + e.name not in exclude
+            ),
             key=lambda e: e.name,
         )
     for entry in items:
+        name = prefix + entry.name
         try:
             if entry.is_dir():
-                lines.append(f"{entry.name}/\t-\n")
+                if recursive and not entry.is_symlink():
+                    sub, size = _manifest_lines(entry.path, name + "/", cache, cap, exclude, True)
+                    lines += sub
+                    total += size
+                else:
+                    lines.append(f"{name}/\t-\n")
                 continue
             st = entry.stat()
         except OSError:
@@ -212,7 +215,31 @@ def hash_directory(
         fh = _hash_regular(entry.path, st, cache, cap)
         total += fh.size
         ident = fh.hash if fh.hash is not None else f"large:{fh.size}:{fh.mtime_ns}"
-        lines.append(f"{entry.name}\t{ident}\n")
+        lines.append(f"{name}\t{ident}\n")
+    return lines, total
+
+
+def hash_directory(
+    path: str | os.PathLike[str],
+    *,
+    cache: HashCache | None = DEFAULT_CACHE,
+    size_cap: int | None = None,
+    exclude: Collection[str] = (),
+    recursive: bool = False,
+) -> FileHash:
+    """A manifest hash of a directory's entries: one level, as a listing reads it, or the whole
+    tree (``recursive``), as a dataset reader (a partitioned parquet folder) reads it.
+
+    The manifest lists each entry's name with, for files, the content hash (or ``size:mtime``
+    past the size cap) and, one level deep, a ``/`` mark for sub-directories; a recursive
+    manifest lists every file below by its ``/``-separated relative path instead. Hidden
+    entries, ``__pycache__`` and notebooks are left out (they change without changing what the
+    folder holds as data), as are the relative paths in ``exclude`` (files the notebook produced
+    there itself). A recursive manifest does not descend into symbolic links to directories
+    (they are listed with the ``/`` mark), so a link cycle cannot loop.
+    """
+    cap = default_size_cap() if size_cap is None else size_cap
+    lines, total = _manifest_lines(path, "", cache, cap, exclude, recursive)
     digest = hashlib.sha256("".join(lines).encode("utf-8")).hexdigest()
     return FileHash(f"{HASH_ALGORITHM}:{digest}", total, "directory", 0)
 

@@ -28,7 +28,8 @@ from typing import Any
 from .. import __version__
 from ..hashing import source_hash
 from ..provenance import DERIVED_ID_PREFIX, SCHEMA_VERSION
-from . import audit
+from . import audit, native
+from .databases import DatabaseState, database_state
 from .drift import produced_in_directory
 from .environment import snapshot
 from .hashing import HashCache, default_size_cap, hash_directory, hash_file
@@ -47,6 +48,7 @@ _IGNORED_PARTS = ("__pycache__",)
 _IGNORED_SUFFIXES = (".pyc",)
 _SYSTEM_PREFIXES = ("/proc", "/dev", "/sys", "/etc", "/usr/share", "/usr/lib", "/run")
 _IMPORTLIB_CALLERS = ("<frozen importlib", "<frozen zipimport")
+_NATIVE_MODES = (audit.NATIVE_READ, audit.NATIVE_WRITE)
 
 
 def _now() -> str:
@@ -130,6 +132,11 @@ class Recorder:
         )
         self.inputs: dict[str, dict[str, Any]] = {}
         self.directories: dict[str, str] = {}  # recorded path -> absolute path (hashed lazily)
+        self.trees: set[str] = set()  # directories read as a whole tree (recursive manifest)
+        self.produced_dirs: set[str] = set()  # directories a native writer wrote
+        # SQLite databases connected to in this session -> their state at the start of the cell
+        # (or when last seen), to tell whether a cell wrote them.
+        self.databases: dict[str, DatabaseState] = {}
         self.deleted: set[str] = set()
         self.imported: set[str] = set()
         self.errors = 0
@@ -195,6 +202,8 @@ class Recorder:
                 # Imported between cells (a silent request, a thread): not by the notebook.
                 self._baseline_modules = _top_level_modules() - self.imported
             self._module_count = len(sys.modules)
+            for path in self.databases:
+                self.databases[path] = database_state(path)
             audit.start()
         except Exception as exc:
             self._current = None
@@ -292,6 +301,8 @@ class Recorder:
         read: dict[str, str] = {}
         written: dict[str, str] = {}
         listed: dict[str, str] = {}
+        connected: dict[str, DatabaseState] = {}
+        folders: set[str] = set()  # directories a native reader or writer was given
         seen: dict[tuple[Any, Any, Any], None] = {}
         for event in events:
             if event in seen:
@@ -312,16 +323,34 @@ class Recorder:
                     continue
                 listed.setdefault(abspath, self._display_path(abspath))
                 continue
-            reads, writes = _classify(mode, event[2] if len(event) > 2 else None)
+            if mode == audit.DATABASE:
+                connected.setdefault(abspath, event[2])
+                continue
             shown = self._display_path(abspath)
+            if mode in _NATIVE_MODES:
+                writes = mode == audit.NATIVE_WRITE
+                if os.path.isdir(abspath):
+                    folders.add(abspath)
+                    self.directories[shown] = abspath
+                    self.trees.add(shown)
+                    if writes:
+                        self.produced_dirs.add(shown)
+                    (written if writes else read).setdefault(abspath, shown)
+                    continue
+                reads = not writes
+            else:
+                reads, writes = _classify(mode, event[2] if len(event) > 2 else None)
             if writes:
                 written.setdefault(abspath, shown)
             if reads:
                 read.setdefault(abspath, shown)
+        if self.databases or connected:
+            self._databases(connected, read, written)
         for abspath, shown in written.items():
-            self._record_file(abspath, shown, produced=True)
+            if abspath not in folders:
+                self._record_file(abspath, shown, produced=True)
         for abspath, shown in read.items():
-            if abspath not in written:
+            if abspath not in written and abspath not in folders:
                 self._record_file(abspath, shown, produced=False)
         for abspath, shown in listed.items():
             if os.path.isdir(abspath):
@@ -329,34 +358,80 @@ class Recorder:
                 read.setdefault(abspath, shown)
         return sorted(set(read.values())), sorted(set(written.values()))
 
+    def _databases(
+        self, connected: dict[str, DatabaseState], read: dict[str, str], written: dict[str, str]
+    ) -> None:
+        """Sort the SQLite databases of this cell into read and written.
+
+        A database the cell connected to was read; one whose file (or write-ahead log) changed
+        during the cell, or that the connection created, was written, whichever connection
+        (of this cell or an earlier one) wrote it. Changes made between cells (by another
+        process) are not the notebook's: the next cell starts from the state it finds.
+        """
+        for path, before in connected.items():
+            self.databases.setdefault(path, before)
+        for path, before in self.databases.items():
+            now = database_state(path)
+            self.databases[path] = now
+            if now[0] is None:
+                continue  # never created (the connection failed) or deleted
+            shown = self._display_path(path)
+            if before[0] is None or now != before:
+                written.setdefault(path, shown)
+            if path in connected:
+                read.setdefault(path, shown)
+
     def _record_file(self, abspath: str, shown: str, *, produced: bool) -> None:
         try:
             fh = hash_file(abspath, cache=self.cache, size_cap=self.size_cap)
         except (OSError, ValueError):
             return  # gone (a temporary file), unreadable, or not a regular file: not recorded
         previous = self.inputs.get(shown)
+        produced = produced or bool(previous and previous.get("produced"))
+        produced = produced or self._in_produced_directory(shown)
         entry: dict[str, Any] = {
             "hash": fh.hash,
             "size": fh.size,
             "kind": fh.kind,
-            "produced": produced or bool(previous and previous.get("produced")),
+            "produced": produced,
         }
         if fh.kind == "large":
             entry["mtime_ns"] = fh.mtime_ns
         self.inputs[shown] = entry
 
+    def _in_produced_directory(self, shown: str) -> bool:
+        """Whether ``shown`` is, or lies in, a directory a native writer wrote."""
+        return shown in self.produced_dirs or any(
+            shown.startswith(folder + "/") for folder in self.produced_dirs
+        )
+
     def _directory_entries(self) -> dict[str, dict[str, Any]]:
-        """Manifest hashes of listed directories, computed now (produced files left out)."""
+        """Manifest hashes of listed directories, computed now (produced files left out): one
+        level for a listing, the whole tree for a folder a dataset reader read or wrote."""
         out: dict[str, dict[str, Any]] = {}
         for shown, abspath in self.directories.items():
-            produced = produced_in_directory(shown, self.inputs)
+            recursive = shown in self.trees
+            produced = self._in_produced_directory(shown)
+            exclude = produced_in_directory(shown, self.inputs, recursive=recursive)
             try:
                 fh = hash_directory(
-                    abspath, cache=self.cache, size_cap=self.size_cap, exclude=produced
+                    abspath,
+                    cache=self.cache,
+                    size_cap=self.size_cap,
+                    exclude=() if produced else exclude,
+                    recursive=recursive,
                 )
             except OSError:
                 continue
-            out[shown] = {"hash": fh.hash, "size": fh.size, "kind": "directory", "produced": False}
+            entry: dict[str, Any] = {
+                "hash": fh.hash,
+                "size": fh.size,
+                "kind": "directory",
+                "produced": produced,
+            }
+            if recursive:
+                entry["recursive"] = True
+            out[shown] = entry
         return out
 
     # -- provenance ------------------------------------------------------------------------
@@ -428,10 +503,11 @@ class Recorder:
             f"{len(self.directories)} directories",
             f"  deleted cells: {len(self.deleted)}",
             f"  hash size cap: {self.size_cap} bytes",
-            f"  recorder errors: {self.errors}",
+            f"  recorder errors: {self.errors + native.failures}",
         ]
-        if self.last_error:
-            lines.append(f"  last error:    {self.last_error}")
+        last_error = self.last_error or native.last_failure
+        if last_error:
+            lines.append(f"  last error:    {redact(last_error)}")
         return lines
 
 
