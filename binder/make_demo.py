@@ -9,7 +9,11 @@ saved by ``%nbrepro save``. What the session does, in this order:
 * runs a ``threshold = ...`` cell, deletes it, and runs a cell using ``threshold`` (hidden state
   from a deleted cell; the kernel reports the deletion as JupyterLab does);
 * edits the ``report`` cell after it ran (its output is stale);
+* runs ``cleanup`` (``del rows``) after ``above``, which sits below it and uses ``rows`` (a
+  name used after a cell above deleted it);
 * never runs the last code cell;
+* gives the ``pasted`` cell an output but no execution count, as a cell copied with its output
+  from another notebook has (this kernel never ran it);
 * draws a random number in ``random-draw`` (a nondeterministic cell: ``verify --runs 2``);
 * after recording, changes ``data/measurements.csv`` (changed input data);
 * records the environment with PyYAML's metadata saying 5.4.1: the kernel runs with a folder
@@ -98,6 +102,12 @@ CELLS: list[tuple[str, str]] = [
         "## Edited after it ran\n\nThe output below came from an older version of this cell.",
     ),
     ("report", 'print(f"scaled total: {scaled}")'),
+    (
+        "md-cleanup",
+        "## Used after `del`\n\n`cleanup` frees `rows`, yet `above`, below it, still uses "
+        "`rows`: it worked only because the session ran `cleanup` last.",
+    ),
+    ("cleanup", "del rows"),
     ("threshold", "threshold = 20.0"),
     (
         "md-hidden",
@@ -105,6 +115,12 @@ CELLS: list[tuple[str, str]] = [
         "since been deleted: it exists only in the kernel that ran it.",
     ),
     ("above", 'above = [r["site"] for r in rows if float(r["value"]) > threshold]\nabove'),
+    (
+        "md-pasted",
+        "## Output without an execution count\n\nThe cell below was copied with its output "
+        "from another notebook: no kernel of this notebook made that output.",
+    ),
+    ("pasted", 'print("north mean:", 19.75)'),
     ("md-never", "## Never run\n\nThe session never ran the cell below."),
     ("summary", 'print(yaml.safe_dump({"total": total, "scaled": scaled}))'),
 ]
@@ -112,6 +128,8 @@ CELLS: list[tuple[str, str]] = [
 #: Code cells in the order the session runs them (``threshold`` is deleted after it runs).
 RUN_ORDER = ["imports", "random-draw", "load-data", "factor", "scale", "report", "threshold"]
 EDITED_REPORT = 'print(f"scaled total: {scaled:.1f}")'
+#: The output the ``pasted`` cell brought from another notebook (no execution count).
+PASTED_OUTPUT = {"output_type": "stream", "name": "stdout", "text": "north mean: 19.75\n"}
 
 
 def demo_notebook() -> dict[str, Any]:
@@ -193,7 +211,9 @@ def make_demo(out_dir: Path) -> Path:
             _check(
                 session.run_cell(_index(session, "above"), deleted_cells=[deleted]), "cell above"
             )
+            _check(session.run_cell(_index(session, "cleanup")), "cell cleanup")
             session.edit(_index(session, "report"), EDITED_REPORT)
+            session.nb["cells"][_index(session, "pasted")]["outputs"] = [PASTED_OUTPUT]
             notebook = session.save(work / "demo.ipynb")
             reply, outputs = session.execute_code(
                 "%nbrepro save demo.ipynb", silent=True, store_history=False

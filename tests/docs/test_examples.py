@@ -18,6 +18,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -181,3 +182,32 @@ def test_console_blocks_are_parsed_with_exit_codes_and_continuations() -> None:
         Command("nbrepro check nb.ipynb", 1, 3),
         Command("nbrepro verify \\\n    nb.ipynb --runs 2", 0, 5),
     )
+
+
+@pytest.mark.slow
+def test_github_actions_example_runs_its_nbrepro_steps(tmp_path: Path) -> None:
+    import yaml
+
+    workflow = yaml.safe_load((ROOT / "docs" / "github-actions.yml").read_text(encoding="utf-8"))
+    steps = [step for job in workflow["jobs"].values() for step in job["steps"]]
+    commands = [s["run"] for s in steps if str(s.get("run", "")).startswith("nbrepro ")]
+    assert [c.split()[1] for c in commands] == ["check", "verify"]
+    cwd = tmp_path / "examples"
+    shutil.copytree(EXAMPLES, cwd, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    for command in commands:
+        result = subprocess.run(
+            ["bash", "-c", command],
+            cwd=cwd,
+            env=_environment(),
+            capture_output=True,
+            text=True,
+            timeout=COMMAND_TIMEOUT,
+        )
+        assert result.returncode == 0, f"`{command}`\n{result.stdout}\n{result.stderr}"
+    uploaded = next(s for s in steps if s.get("uses", "").startswith("actions/upload-artifact"))
+    for path in uploaded["with"]["path"].split():
+        assert (cwd / path).exists(), f"the workflow uploads {path}, which verify did not write"
+    assert list((cwd / "executed").glob("*.ipynb"))
+    report = ElementTree.parse(cwd / "nbrepro-junit.xml").getroot()
+    assert list(report.iter("testcase"))
+    assert not list(report.iter("failure")) and not list(report.iter("error"))

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from nbrepro.analysis.findings import RULES
 from nbrepro.notebook_io import read_notebook
 
 BINDER = Path(__file__).resolve().parents[2] / "binder"
@@ -46,8 +47,12 @@ def test_demo_check_reports_each_static_flag_on_its_cell(demo_copy: Path):
         ("NBR301", "report"),  # edited after it ran
         ("NBR202", "above"),  # hidden state from a deleted cell
         ("NBR102", "summary"),  # never run
+        ("NBR203", "above"),  # used after `del` in a cell above
+        ("NBR103", "pasted"),  # outputs without an execution count
+        ("NBR104", "above"),  # an execution whose outputs are not in the notebook
     }
     assert expected <= found
+    assert {rule for rule, _cell in found} == set(RULES)  # every kind of static flag
     hidden = next(f for f in entry["findings"] if f["rule"] == "NBR202")
     assert "deleted" in hidden["message"]
 
@@ -83,3 +88,21 @@ def test_demo_verify_twice_reports_the_nondeterministic_cell(demo_copy: Path):
     assert status["load-data"] == "mismatch"  # the data changed since the recorded run
     assert status["scale"] == "error"  # `factor` is defined below
     assert notebook["drift"]["drift"] is True
+
+
+def test_binder_environment_and_post_build_are_valid():
+    import yaml
+
+    env = yaml.safe_load((BINDER / "environment.yml").read_text(encoding="utf-8"))
+    deps = " ".join(env["dependencies"])
+    assert "python=" in deps and "nodejs" in deps and "jupyterlab" in deps
+    post_build = BINDER / "postBuild"
+    assert post_build.stat().st_mode & 0o111, "postBuild must be executable"
+    lines = post_build.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "#!/usr/bin/env bash" and "set -euxo pipefail" in lines
+    assert subprocess.run(["bash", "-n", str(post_build)]).returncode == 0
+    checks = [line for line in lines if line.startswith("jupyter ") and "| grep" in line]
+    assert len(checks) == 2
+    for check in checks:  # both halves report OK here, where nbrepro is installed
+        done = subprocess.run(["bash", "-o", "pipefail", "-c", check], capture_output=True)
+        assert done.returncode == 0, (check, done.stdout, done.stderr)

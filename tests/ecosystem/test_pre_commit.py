@@ -83,7 +83,7 @@ def test_pre_commit_runs_the_check_hook_on_staged_notebooks(
     failed = pre_commit("run")
     assert failed.returncode == 1
     assert re.search(r"nbrepro check\.+Failed", failed.stdout)
-    assert "demo.ipynb:cell 14 [above]:1:57: NBR202" in failed.stdout
+    assert "demo.ipynb:cell 16 [above]:1:57: NBR202" in failed.stdout
 
 
 def test_verify_hook_is_opt_in():

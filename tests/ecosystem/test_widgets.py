@@ -99,3 +99,76 @@ def test_status_widget_reports_an_unknown_notebook_in_one_line():
 
     assert "cannot tell which notebook this kernel runs" in view.findings.value
     assert view.save_button.disabled
+
+
+def _widget_messages(session: KernelSession, msg_id: str) -> tuple[dict, list[dict]]:
+    """The widget models (comm id -> state, updates applied) and display data of a request."""
+    models: dict[str, dict] = {}
+    displays: list[dict] = []
+    while True:
+        io = session.kc.get_iopub_msg(timeout=60)
+        if io["parent_header"].get("msg_id") != msg_id:
+            continue
+        kind, content = io["msg_type"], io["content"]
+        if kind == "comm_open":
+            models[content["comm_id"]] = dict(content["data"]["state"])
+        elif kind == "comm_msg" and content["data"].get("method") == "update":
+            models.setdefault(content["comm_id"], {}).update(content["data"]["state"])
+        elif kind == "display_data":
+            displays.append(content["data"])
+        elif kind == "status" and content["execution_state"] == "idle":
+            return models, displays
+
+
+@pytest.mark.kernel
+def test_nbrepro_status_magic_displays_the_widget_and_its_button_saves_atomically(
+    tmp_path: Path,
+):
+    nb_path = tmp_path / "analysis.ipynb"
+    env = {**os.environ, "JPY_SESSION_NAME": str(nb_path)}
+    with KernelSession(new_notebook(SOURCES), cwd=tmp_path, env=env) as session:
+        session.execute_code("%load_ext nbrepro", silent=True, store_history=False)
+        session.run_order([0, 2, 1])
+        session.save(nb_path)
+        inode = nb_path.stat().st_ino
+
+        models, displays = _widget_messages(session, session.kc.execute("%nbrepro status"))
+
+        [shown] = displays
+        root = models[shown["application/vnd.jupyter.widget-view+json"]["model_id"]]
+        assert root["_model_name"] == "VBoxModel"
+        parts = [models[ref.removeprefix("IPY_MODEL_")] for ref in root["children"]]
+        assert [p["_model_name"] for p in parts] == [
+            "HTMLModel",
+            "HTMLModel",
+            "HTMLModel",
+            "HBoxModel",
+            "HTMLModel",
+        ]
+        assert "analysis.ipynb" in parts[0]["value"]
+        assert "NBR101" in parts[1]["value"] and "cell 2" in parts[1]["value"]
+        assert "recording" in parts[2]["value"]
+        buttons = {
+            models[ref.removeprefix("IPY_MODEL_")]["description"]: ref.removeprefix("IPY_MODEL_")
+            for ref in parts[3]["children"]
+        }
+        assert sorted(buttons) == ["Refresh", "Save provenance"]
+        assert "NBR101" in shown["text/plain"]
+
+        # press the button as a frontend does: a custom "click" message on its comm
+        click = session.kc.session.msg(
+            "comm_msg",
+            {
+                "comm_id": buttons["Save provenance"],
+                "data": {"method": "custom", "content": {"event": "click"}},
+            },
+        )
+        session.kc.shell_channel.send(click)
+        updated, _ = _widget_messages(session, click["header"]["msg_id"])
+        message_id = root["children"][4].removeprefix("IPY_MODEL_")
+        assert "provenance saved to" in updated[message_id]["value"]
+
+    prov = read_notebook(nb_path)["metadata"]["nbrepro"]
+    assert sorted(prov["cells"]) == ["cell-0", "cell-1", "cell-2"]
+    assert nb_path.stat().st_ino != inode  # replaced by a rename, never rewritten in place
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["analysis.ipynb"]

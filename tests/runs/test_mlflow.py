@@ -11,7 +11,7 @@ import pytest
 from nbrepro.cli import main
 from nbrepro.runs.mlflow_export import MLFLOW_MISSING, resolve_tracking_uri
 
-from .conftest import bundles, make_project, run_cli
+from .conftest import bundles, make_notebook, make_project, run_cli
 
 pytestmark = [pytest.mark.kernel, pytest.mark.slow]
 
@@ -129,3 +129,44 @@ def test_unreachable_tracking_server_fails_before_running(
     assert err.startswith(f"nbrepro: error: cannot reach MLflow at http://127.0.0.1:{port}")
     assert "pw" not in err and len(err.splitlines()) == 1
     assert bundles(tmp_path / ".nbrepro" / "runs") == []
+
+
+def test_secrets_reach_no_mlflow_param_tag_or_artifact(tmp_path: Path, mlflow_uri: str) -> None:
+    from mlflow.tracking import MlflowClient
+
+    secret = "mlflow-s3cr3t-never-exported"
+    make_project(tmp_path)
+    make_notebook(
+        tmp_path / "notebooks" / "train.ipynb",
+        [
+            "token = 'none'",
+            "import os\nprint('using', os.environ['SERVICE_API_KEY'])",
+            "raise RuntimeError('refused: ' + os.environ['SERVICE_API_KEY'])",
+        ],
+    )
+    proc = run_cli(
+        "run",
+        "notebooks/train.ipynb",
+        "-p",
+        "token",
+        secret,
+        "--mlflow",  # the URI from the environment
+        cwd=tmp_path,
+        env={"SERVICE_API_KEY": secret, "MLFLOW_TRACKING_URI": mlflow_uri},
+    )
+    assert proc.returncode == 1, proc.stderr  # the cell raised; the run is stored and exported
+    (bundle,) = bundles(tmp_path / ".nbrepro" / "runs")
+    exported = json.loads((bundle / "mlflow.json").read_text())
+    assert exported["experiment_name"] == "notebooks/train.ipynb"
+    client = MlflowClient(tracking_uri=mlflow_uri)
+    run = client.get_run(exported["run_id"])
+    assert run.info.status == "FAILED"
+    assert run.data.params == {"token": "<redacted>"}
+    assert run.data.tags["nbrepro.failure"].endswith("RuntimeError: refused: <redacted>")
+    assert secret not in json.dumps([run.data.params, run.data.tags])
+    folder = Path(client.download_artifacts(run.info.run_id, "", str(tmp_path / "downloaded")))
+    contents = {p.name: p.read_text() for p in folder.iterdir()}
+    assert sorted(contents) == ["environment.json", "notebook.ipynb", "run.json"]
+    assert "using <redacted>" in contents["notebook.ipynb"]
+    for name, text in contents.items():
+        assert secret not in text, name

@@ -140,8 +140,9 @@ def test_runs_list_show_and_json_output(project: dict[str, Any]) -> None:
     lines = listed.stdout.splitlines()
     assert lines[0] == "nb.ipynb (2 runs)"
     header = lines[1].split()
-    assert header[:3] == ["run", "verdict", "seconds"] and "alpha" in header and "score" in header
-    assert second["run_id"] in listed.stdout
+    assert header[:4] == ["run", "name", "verdict", "seconds"]
+    assert "alpha" in header and "score" in header
+    assert lines[-1].split()[:3] == [second["run_id"], "four", "succeeded"]
     shown = run_cli("runs", "show", second["run_id"][:19], "--format", "json", cwd=root)
     assert json.loads(shown.stdout)["run_id"] == second["run_id"]
     by_name = run_cli("runs", "show", "four", cwd=root)
@@ -218,6 +219,11 @@ def test_failing_notebook_is_stored_as_failed_run_and_exits_1(tmp_path: Path) ->
         (["nb.ipynb", "--sweep", "none.yaml"], "none.yaml: no such sweep file"),
         (["nb.ipynb", "-k", "no-such-kernel"], "no-such-kernel"),
         (["nb.ipynb", "--input", "nope.csv"], "--input nope.csv: no such file"),
+        (["nb.ipynb", "--runs-dir", "pyproject.toml"], "pyproject.toml: not a directory"),
+        (
+            ["nb.ipynb", "--grid", "x=1,2", "--runs-dir", "pyproject.toml/runs"],
+            "pyproject.toml/runs: cannot create it: Not a directory",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
@@ -297,3 +303,112 @@ def test_concurrent_runs_and_a_parallel_sweep_share_one_store(tmp_path: Path) ->
     sweeps = {m["sweep"]["id"] for m in manifests if m["sweep"]}
     assert len(sweeps) == 1
     assert sorted(m["sweep"]["index"] for m in manifests if m["sweep"]) == [0, 1]
+
+
+def test_sigterm_stops_a_parallel_sweep_at_once_and_leaves_no_bundle(tmp_path: Path) -> None:
+    make_project(
+        tmp_path,
+        [
+            "n = 0",
+            "import os, pathlib, time\n"
+            "pathlib.Path(f'started-{n}').write_text(str(os.getpid()))\ntime.sleep(120)",
+        ],
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nbrepro", "run", "nb.ipynb", "--grid", "n=1,2,3,4,5", "-j", "2"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 150
+        while len(list(tmp_path.glob("started-*"))) < 2:
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the first two runs did not start"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)  # this process alone, as `kill PID` does
+        _out, err = proc.communicate(timeout=60)  # not the 3 x 120 s still to run
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130
+    assert err.strip().splitlines()[-1] == "nbrepro: interrupted"
+    assert "Traceback" not in err
+    time.sleep(2)
+    assert len(list(tmp_path.glob("started-*"))) == 2  # no further point started
+    runs = tmp_path / ".nbrepro" / "runs"
+    assert bundles(runs) == []
+    assert not runs.exists() or not any(runs.iterdir())  # the temporary bundles removed too
+    for started in tmp_path.glob("started-*"):
+        kernel_pid = int(started.read_text())
+        with pytest.raises(ProcessLookupError):  # each kernel was shut down
+            os.kill(kernel_pid, 0)
+
+
+def test_sweep_without_a_terminal_logs_one_plain_line_per_run(tmp_path: Path) -> None:
+    make_project(tmp_path, ["alpha = 1", "import nbrepro\nnbrepro.log_metric('double', alpha * 2)"])
+    proc = run_cli("run", "nb.ipynb", "--grid", "alpha=1,2", "--name", "sw", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert [line.split(":")[0] for line in lines] == ["nbrepro", "nbrepro"]
+    assert sorted(line.split("]")[0] for line in lines) == ["nbrepro: [1/2", "nbrepro: [2/2"]
+    assert {line.split("] ")[1].split(":")[0] for line in lines} == {"alpha=1", "alpha=2"}
+    assert all(line.endswith(" succeeded") for line in lines)
+    assert "\r" not in proc.stderr and "\x1b" not in proc.stderr
+    table = proc.stdout.splitlines()
+    assert table[0].split() == ["run", "name", "verdict", "seconds", "alpha", "double"]
+    assert [row.split()[1] for row in table[2:4]] == ["sw-1", "sw-2"]
+    quiet = run_cli("run", "nb.ipynb", "--grid", "alpha=3,4", "-q", cwd=tmp_path)
+    assert quiet.returncode == 0 and quiet.stderr == ""
+
+
+def test_reusing_a_run_name_warns_and_the_name_then_lists_both_runs(tmp_path: Path) -> None:
+    make_project(tmp_path, ["x = 1"])
+    first = run_cli("run", "nb.ipynb", "--name", "baseline", cwd=tmp_path)
+    assert first.returncode == 0 and first.stderr == "", first.stderr
+    second = run_cli("run", "nb.ipynb", "--name", "baseline", cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    ids = [b.name for b in bundles(tmp_path / ".nbrepro" / "runs")]
+    assert second.stderr.strip() == (
+        f"nbrepro: warning: the name 'baseline' is already used by run {ids[0]}: it now "
+        "names several runs, so give run ids to `nbrepro runs`"
+    )
+    shown = run_cli("runs", "show", "baseline", cwd=tmp_path)
+    assert shown.returncode == 2
+    assert shown.stderr.strip() == (
+        f"nbrepro: error: 'baseline': 2 runs have this name ({ids[0]}, {ids[1]})"
+    )
+
+
+def test_secrets_printed_or_raised_by_cells_are_redacted_in_the_bundle(tmp_path: Path) -> None:
+    make_project(
+        tmp_path,
+        [
+            "token = 'none'",
+            "import os\nprint('using', os.environ['MY_API_TOKEN'])",
+            "print('parameter', token)",
+            "raise RuntimeError('refused: ' + os.environ['MY_API_TOKEN'])",
+        ],
+    )
+    env = {"MY_API_TOKEN": SECRET}
+    proc = run_cli("run", "nb.ipynb", "-p", "token", SECRET, "--name", "s", cwd=tmp_path, env=env)
+    assert proc.returncode == 1
+    assert SECRET not in proc.stdout + proc.stderr
+    assert "parameter 'token' holds a secret from the environment" in proc.stderr
+    (bundle,) = bundles(tmp_path / ".nbrepro" / "runs")
+    for f in bundle.iterdir():
+        assert SECRET not in f.read_text(), f
+    manifest = json.loads((bundle / "run.json").read_text())
+    assert manifest["parameters"] == {"token": "<redacted>"}
+    assert manifest["failure"].endswith("raised RuntimeError: refused: <redacted>")
+    executed = json.loads((bundle / "notebook.ipynb").read_text())
+    assert "".join(executed["cells"][2]["outputs"][0]["text"]) == "using <redacted>\n"
+
+    # the fresh outputs are redacted the same way: the printed secret is no mismatch
+    make_notebook(tmp_path / "nb.ipynb", ["import os\nprint('using', os.environ['MY_API_TOKEN'])"])
+    assert run_cli("run", "nb.ipynb", "--name", "ok", cwd=tmp_path, env=env).returncode == 0
+    again = run_cli("runs", "reproduce", "ok", cwd=tmp_path, env=env)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert SECRET not in again.stdout

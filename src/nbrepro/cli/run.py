@@ -244,6 +244,18 @@ def _describe(summary: dict[str, Any], failure: str | None, mlflow: dict[str, An
     return "\n".join(lines)
 
 
+def _progress_line(result: Any, done: int, total: int) -> str:
+    """One plain line per finished run of a sweep, for logs (no terminal: no bar)."""
+    from ..runs.table import format_value
+
+    params = ", ".join(f"{k}={format_value(v)}" for k, v in result.parameters.items())
+    if result.summary is None:
+        outcome = f"error: {result.error}"
+    else:
+        outcome = f"{result.summary['run_id']} {result.summary['verdict']}"
+    return f"nbrepro: [{done}/{total}] {params or 'no parameters'}: {outcome}"
+
+
 def _chain(first: Any, second: Any) -> Any:
     """A callback calling ``first`` then ``second`` (when there is one) with the same arguments."""
     if second is None:
@@ -268,6 +280,7 @@ def run(args: argparse.Namespace) -> int:
     )
     from ..runs.project import find_project_root
     from ..runs.runner import MlflowTarget
+    from ..runs.store import RunStore
     from ..runs.sweep import expand_points, load_sweep_file, parse_grid, run_sweep
     from ..runs.table import runs_table
 
@@ -277,8 +290,9 @@ def run(args: argparse.Namespace) -> int:
     grid = parse_grid(args.grid)
     sets = load_sweep_file(args.sweep) if args.sweep else None
     points = expand_points(base, grid, sets)
-    if len(points) > 1:
-        resolve_kernel(nb, args.kernel)  # fail once, before any worker starts
+    if len(points) > 1:  # fail once, before any worker starts
+        resolve_kernel(nb, args.kernel)
+        RunStore.for_notebook(nb_path, args.runs_dir).ensure_writable()
     if args.name and len(points) > 1:
         names = [f"{args.name}-{i + 1}" for i in range(len(points))]
     else:
@@ -321,6 +335,13 @@ def run(args: argparse.Namespace) -> int:
         def on_done(result: Any) -> None:
             assert bar is not None
             bar.step(failed=not result.succeeded)
+
+    elif not args.quiet and len(points) > 1:
+        finished = [0]
+
+        def on_done(result: Any) -> None:
+            finished[0] += 1
+            print(_progress_line(result, finished[0], len(points)), file=sys.stderr, flush=True)
 
     elif show_bar:
         n_code = sum(1 for c in nb.get("cells", []) if c.get("cell_type") == "code")

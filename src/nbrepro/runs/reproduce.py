@@ -8,12 +8,17 @@ content changed since the run and environment drift are reported beside the verd
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .store import Run
+
+if TYPE_CHECKING:
+    from ..compare import CompareOptions
 
 
 @dataclass
@@ -77,6 +82,21 @@ def _changed_inputs(run: Run, cwd: Path) -> list[str]:
     return changed
 
 
+def _with_secrets_redacted(compare: CompareOptions | None) -> CompareOptions:
+    """``compare`` plus a sanitizer that redacts the environment's secrets in the fresh outputs,
+    as the run redacted them in the outputs it stored."""
+    from ..compare import CompareOptions, Sanitizer
+    from ..record.secrets import REDACTED, secret_values
+
+    base = compare or CompareOptions()
+    values = secret_values()
+    if not values:
+        return base
+    pattern = re.compile("|".join(re.escape(v) for v in values))
+    redaction = Sanitizer(pattern, REDACTED, section="secrets")
+    return dataclasses.replace(base, sanitizers=(redaction, *base.sanitizers))
+
+
 def reproduce_run(
     run: Run,
     *,
@@ -103,7 +123,7 @@ def reproduce_run(
         cwd=cwd,
         timeout=timeout,
         notebook_timeout=notebook_timeout,
-        compare=compare,
+        compare=_with_secrets_redacted(compare),
         check_drift=False,
     )
     report = verify_notebook(run.notebook_path, options, on_event)

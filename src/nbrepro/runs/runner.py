@@ -64,6 +64,32 @@ def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
+def secret_scrubber(environ: Mapping[str, str] | None = None) -> Callable[[Any], Any]:
+    """A function returning a JSON value with every secret of ``environ`` (default
+    ``os.environ``) replaced in its strings: the values of token/key/password-named variables
+    and URL passwords (:mod:`nbrepro.record.secrets`). A run applies it to everything it
+    records (manifest, executed notebook), since a cell's output or error may print a secret."""
+    from ..record.secrets import is_secret_name, redact
+
+    env = os.environ if environ is None else environ
+    secret_env = {
+        name: value
+        for name, value in env.items()
+        if is_secret_name(name) or ("://" in value and "@" in value)
+    }
+
+    def scrub(value: Any) -> Any:
+        if isinstance(value, str):
+            return redact(value, secret_env)
+        if isinstance(value, dict):
+            return {scrub(k): scrub(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [scrub(v) for v in value]
+        return value
+
+    return scrub
+
+
 def hash_inputs(paths: Mapping[str, str], base: Path) -> dict[str, dict[str, Any]]:
     """Hash the input files (paths relative to ``base``) with the recorder's file hashing."""
     from ..record.hashing import hash_file
@@ -161,6 +187,7 @@ def start_run(
     project_root = find_project_root(nb_path)
     store_dir = resolve_runs_dir(project_root, runs_dir)
     store = RunStore.for_notebook(nb_path, store_dir)
+    store.ensure_writable()
     work_dir = Path(cwd).resolve() if cwd is not None else nb_path.parent
     if not work_dir.is_dir():
         raise NotebookNotFound(f"{cwd}: no such working directory")
@@ -168,14 +195,27 @@ def start_run(
         if not Path(item).exists():
             raise InputError(f"{item}: no such input file")
 
-    parameters = _jsonable(dict(params or {}))
-    warnings: list[str] = []
+    scrub = secret_scrubber()
+    given = _jsonable(dict(params or {}))
+    parameters = scrub(given)
+    warnings: list[str] = [
+        f"parameter {name!r} holds a secret from the environment: it is not recorded"
+        for name, value in parameters.items()
+        if value != given[name]
+    ]
     to_run = nb
     if params:
         injection = inject_parameters(nb, dict(params), kernel_name=kernel)
         to_run = injection.nb
         warnings.extend(injection.warnings)
 
+    if name:
+        same_name = [r.run_id for r in store.list() if r.name == name]
+        if same_name:
+            warnings.append(
+                f"the name {name!r} is already used by run {', '.join(same_name[-3:])}: "
+                "it now names several runs, so give run ids to `nbrepro runs`"
+            )
     input_paths = candidate_inputs(nb, work_dir, parameters, inputs)
     input_hashes = hash_inputs(input_paths, work_dir)
 
@@ -197,7 +237,7 @@ def start_run(
         finished = datetime.now(timezone.utc)
         environment = env_future.result()
         git = git_future.result()
-    executed = result.nb
+    executed = scrub(result.nb)
 
     lang_info = (executed.get("metadata") or {}).get("language_info") or {}
     environment["kernel"] = {
@@ -253,7 +293,7 @@ def start_run(
         "sweep": sweep.to_dict() if sweep is not None else None,
         "warnings": warnings,
     }
-    run = store.write(manifest, executed, environment)
+    run = store.write(scrub(manifest), executed, environment)
     if mlflow is not None:
         from .mlflow_export import export_run
 

@@ -257,6 +257,20 @@ class RunStore:
             raise RunNotFound(f"{run_id!r}: the run's manifest is unreadable")
         return run
 
+    def ensure_writable(self) -> None:
+        """Create the runs directory if needed; raise :class:`InputError` (one line) when it
+        cannot be created or written (checked before a run executes, not after)."""
+        if self.runs_dir.exists() and not self.runs_dir.is_dir():
+            raise InputError(f"runs directory {self.runs_dir}: not a directory")
+        try:
+            self.runs_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(
+                f"runs directory {self.runs_dir}: cannot create it: {exc.strerror or exc}"
+            ) from None
+        if not os.access(self.runs_dir, os.W_OK | os.X_OK):
+            raise InputError(f"runs directory {self.runs_dir}: not writable")
+
     def write(
         self,
         manifest: Mapping[str, Any],
@@ -269,7 +283,7 @@ class RunStore:
         ``<run id>/``; any failure removes the temporary folder.
         """
         run_id = str(manifest["run_id"])
-        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        self.ensure_writable()
         self.remove_stale_temporaries()
         tmp = self.runs_dir / f"{_TMP_PREFIX}{os.getpid()}-{run_id}"
         final = self.runs_dir / run_id
@@ -282,6 +296,11 @@ class RunStore:
                 with open(tmp / name, "rb") as fh:
                     os.fsync(fh.fileno())
             os.rename(tmp, final)
+        except OSError as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise InputError(
+                f"run {run_id}: cannot write its bundle in {self.runs_dir}: {exc.strerror or exc}"
+            ) from None
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise

@@ -9,9 +9,11 @@ separate worker processes.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
@@ -96,6 +98,24 @@ class PointResult:
         return self.summary is not None and self.summary.get("verdict") == "succeeded"
 
 
+#: State of a sweep worker: whether a point is running, and whether the worker was told to
+#: stop (the points still queued to it are then skipped).
+_worker = {"running": False, "stopping": False}
+
+
+def _stop_worker(signum: int, frame: Any) -> None:
+    _worker["stopping"] = True
+    if _worker["running"]:
+        raise KeyboardInterrupt
+
+
+def _init_worker() -> None:
+    """Make SIGINT and SIGTERM stop a sweep worker: the running point unwinds (its kernel is shut
+    down and its temporary bundle removed) and the points queued to the worker are skipped."""
+    signal.signal(signal.SIGINT, _stop_worker)
+    signal.signal(signal.SIGTERM, _stop_worker)
+
+
 def run_point(
     index: int,
     notebook: str,
@@ -106,10 +126,15 @@ def run_point(
     """Run one point (in this process or a worker); errors become a :class:`PointResult`."""
     from .runner import start_run
 
+    if _worker["stopping"]:
+        raise KeyboardInterrupt
+    _worker["running"] = True
     try:
         run = start_run(notebook, params, sweep=sweep, **options)
     except NbreproError as exc:
         return PointResult(index, params, None, str(exc), exc.exit_code)
+    finally:
+        _worker["running"] = False
     summary = run.summary.to_dict()
     summary["failure"] = run.manifest.get("failure")
     summary["mlflow"] = run.mlflow()
@@ -150,7 +175,9 @@ def run_sweep(
                 on_done(result)
         return results
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(jobs, len(points)), mp_context=ctx) as pool:
+    with ProcessPoolExecutor(
+        max_workers=min(jobs, len(points)), mp_context=ctx, initializer=_init_worker
+    ) as pool:
         pending: set[Future[PointResult]] = {
             pool.submit(run_point, i, nb, params, opts_for(i), info(i))
             for i, params in enumerate(points)
@@ -164,7 +191,20 @@ def run_sweep(
                     if on_done is not None:
                         on_done(result)
         except BaseException:
-            for fut in pending:
-                fut.cancel()
+            _stop_workers(pool)
             raise
     return sorted(results, key=lambda r: r.index)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Interrupted (Ctrl-C, SIGTERM): start no more points and stop the running ones.
+
+    The workers get SIGTERM (they may not have seen the signal: ``kill`` of this process alone),
+    which unwinds their current run and makes them skip what is queued to them; the pool's exit
+    then waits only for that.
+    """
+    pool.shutdown(wait=False, cancel_futures=True)
+    for child in multiprocessing.active_children():
+        if child.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child.pid, signal.SIGTERM)

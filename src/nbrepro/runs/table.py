@@ -51,8 +51,9 @@ def format_value(value: Any) -> str:
 
 
 def runs_table(summaries: Sequence[Mapping[str, Any]], *, all_params: bool = False) -> str:
-    """A table of run summaries (``RunSummary.to_dict()`` forms): id, verdict, duration, the
-    parameters that vary between the runs (all with ``all_params``) and every metric."""
+    """A table of run summaries (``RunSummary.to_dict()`` forms): id, name (when a run has
+    one), verdict, duration, the parameters that vary between the runs (all with
+    ``all_params``) and every metric."""
     param_names = sorted({k for s in summaries for k in (s.get("parameters") or {})})
     if not all_params and len(summaries) > 1:
         param_names = [
@@ -67,7 +68,9 @@ def runs_table(summaries: Sequence[Mapping[str, Any]], *, all_params: bool = Fal
             > 1
         ]
     metric_names = sorted({k for s in summaries for k in (s.get("metrics") or {})})
-    headers = ["run", "verdict", "seconds", *param_names, *metric_names]
+    named = any(s.get("name") for s in summaries)
+    headers = ["run", *(["name"] if named else []), "verdict", "seconds"]
+    headers += [*param_names, *metric_names]
     rows = []
     for s in summaries:
         params = s.get("parameters") or {}
@@ -76,6 +79,7 @@ def runs_table(summaries: Sequence[Mapping[str, Any]], *, all_params: bool = Fal
         rows.append(
             [
                 str(s.get("run_id") or "-"),
+                *([str(s.get("name") or "")] if named else []),
                 str(s.get("verdict") or "-"),
                 f"{duration:.1f}" if isinstance(duration, (int, float)) else "",
                 *[format_value(params[k]) if k in params else "" for k in param_names],
