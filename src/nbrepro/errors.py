@@ -16,6 +16,9 @@ EXIT_FAILED = 1
 EXIT_USAGE = 2
 #: Exit code: interrupted by the user (Ctrl-C), as shells report SIGINT.
 EXIT_INTERRUPTED = 130
+#: Exit code: the reader of the output went away (``nbrepro runs list | head``), as shells
+#: report SIGPIPE.
+EXIT_BROKEN_PIPE = 141
 
 
 class NbreproError(Exception):

@@ -5,18 +5,20 @@ parser and sets ``func`` to a callable ``(args) -> int``. Modules import only ``
 module level and import the core inside ``func``, so ``nbrepro --help`` stays fast.
 
 Errors are translated here, once: any :class:`nbrepro.errors.NbreproError` becomes a one-line
-``nbrepro: error: ...`` on stderr and its exit code; Ctrl-C exits 130.
+``nbrepro: error: ...`` on stderr and its exit code; Ctrl-C exits 130; a closed output pipe
+(``nbrepro runs list | head``) exits 141 quietly.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from importlib import import_module
 
 from .. import __version__
-from ..errors import EXIT_INTERRUPTED, EXIT_USAGE, NbreproError
+from ..errors import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_USAGE, NbreproError
 
 #: Subcommand modules, in the order ``--help`` lists them.
 SUBCOMMANDS = ("verify", "check", "env", "run", "runs")
@@ -52,7 +54,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
-        return int(func(args))
+        code = int(func(args))
+        sys.stdout.flush()  # a closed pipe shows here, not as a traceback at interpreter exit
+        return code
+    except BrokenPipeError:
+        # Whoever read the output stopped reading: nothing to report. Point stdout at devnull
+        # so that the interpreter's own flush at exit does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except NbreproError as exc:
         print(f"nbrepro: error: {exc}", file=sys.stderr)
         return exc.exit_code
