@@ -20,6 +20,9 @@ npm ci --no-audit --no-fund --loglevel=error
 log "pip install -e .[test,mlflow]"
 python3 -m pip install -q --disable-pip-version-check -e ".[test,mlflow]" 2>&1 \
   | grep -v -e "^WARNING: Location" -e "Running pip as the 'root' user" || true
+# A real non-Python kernel for the verify tests (bash_kernel is in the test extra; its kernelspec
+# goes into this Python's prefix so every Jupyter path lookup finds it).
+python3 -m bash_kernel.install --sys-prefix >/dev/null
 python3 -c "import nbrepro, sys; print('nbrepro', nbrepro.__version__, 'on Python', sys.version.split()[0])"
 
 log "lint: ruff, mypy, eslint, prettier"

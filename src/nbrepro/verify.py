@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
-from .errors import EXIT_FAILED, EXIT_OK, UsageError
+from .errors import EXIT_FAILED, EXIT_OK, InputError, NbreproError, UsageError
 from .notebook_io import iter_notebook_paths, read_notebook, write_notebook
 
 if TYPE_CHECKING:
@@ -280,18 +280,29 @@ def output_target(path: Path, output_dir: Path) -> Path:
 
 def prepare_notebook(path: Path, options: VerifyOptions) -> PreparedNotebook:
     """Read and check one notebook for verification; raise NbreproError (exit 2) on bad input."""
-    from .execute.engine import resolve_kernel
+    from .execute.engine import check_executable, resolve_kernel
     from .execute.parameters import inject_parameters, parameters_differ, stored_parameters
 
     original = read_notebook(path)
+    check_executable(original, str(path))
     warnings: list[str] = []
     has_code = any(c.get("cell_type") == "code" for c in original.get("cells", []))
     kernel = options.kernel or ""
     if has_code or options.parameters:
-        kernel, _spec = resolve_kernel(original, options.kernel)
+        try:
+            kernel, _spec = resolve_kernel(original, options.kernel)
+        except NbreproError as exc:
+            raise type(exc)(f"{path}: {exc}") from None
     baseline: dict[str, Any] | None = original
     if options.against is not None:
         baseline = read_notebook(options.against)
+        check_executable(baseline, str(options.against))
+        ours, theirs = _code_cell_count(original), _code_cell_count(baseline)
+        if ours != theirs:
+            raise UsageError(
+                f"--against {options.against} has {theirs} code cells and {path} has {ours}: "
+                "give an executed copy of the same notebook"
+            )
     nb = original
     if options.parameters:
         if options.against is None and parameters_differ(original, options.parameters):
@@ -309,7 +320,10 @@ def prepare_notebook(path: Path, options: VerifyOptions) -> PreparedNotebook:
                 f"{given}: checking determinism only (no baseline)"
             )
             baseline = None
-        injected = inject_parameters(original, options.parameters, kernel_name=options.kernel)
+        try:
+            injected = inject_parameters(original, options.parameters, kernel_name=options.kernel)
+        except NbreproError as exc:
+            raise type(exc)(f"{path}: {exc}") from None
         nb = injected.nb
         warnings.extend(injected.warnings)
     cwd = options.cwd if options.cwd is not None else path.resolve().parent
@@ -354,10 +368,17 @@ def _is_injected(cell: dict[str, Any]) -> bool:
     return INJECTED_TAG in ((cell.get("metadata") or {}).get("tags") or [])
 
 
+def _code_cell_count(nb: dict[str, Any]) -> int:
+    """Code cells other than injected parameters (a papermill copy has one more)."""
+    return sum(
+        1 for c in nb.get("cells", []) if c.get("cell_type") == "code" and not _is_injected(c)
+    )
+
+
 def align_cells(baseline: dict[str, Any], executed: dict[str, Any]) -> dict[int, dict[str, Any]]:
     """Pair each code cell of ``executed`` (by index) with its counterpart in ``baseline``.
 
-    By cell id when every code cell on both sides has one, else by position among code cells;
+    By cell id when both sides have the same set of unique ids, else by position among code cells;
     injected-parameters cells pair only with injected-parameters cells.
     """
     pairs: dict[int, dict[str, Any]] = {}
@@ -372,7 +393,10 @@ def align_cells(baseline: dict[str, Any], executed: dict[str, Any]) -> dict[int,
             for i, c in enumerate(executed.get("cells", []))
             if c.get("cell_type") == "code" and _is_injected(c) == injected
         ]
-        if all(c.get("id") for c in base) and all(c.get("id") for _, c in execd):
+        base_ids = [c.get("id") for c in base]
+        exec_ids = [c.get("id") for _, c in execd]
+        unique = len(set(base_ids)) == len(base_ids) and len(set(exec_ids)) == len(exec_ids)
+        if all(base_ids) and unique and set(base_ids) == set(exec_ids):
             by_id = {c["id"]: c for c in base}
             for i, c in execd:
                 if c["id"] in by_id:
@@ -548,9 +572,7 @@ def execute_prepared(
 
     if not code_cells:
         report.reason = "no code cells: nothing to execute (reproduced trivially)"
-        if prep.output_path is not None:
-            write_notebook(prep.nb, prep.output_path)
-            report.output_path = str(prep.output_path)
+        _keep(prep, prep.nb, report)
         report.duration = time.monotonic() - started
         emit(_finished_event(report))
         return report
@@ -625,12 +647,24 @@ def execute_prepared(
     _verdict(report, runs)
     if options.diagnose and report.status != REPRODUCED:
         _diagnose(prep, report, options, drift)
-    if prep.output_path is not None:
-        write_notebook(runs[0].nb, prep.output_path)
-        report.output_path = str(prep.output_path)
+    _keep(prep, runs[0].nb, report)
     report.duration = time.monotonic() - started
     emit(_finished_event(report))
     return report
+
+
+def _keep(prep: PreparedNotebook, nb: dict[str, Any], report: NotebookReport) -> None:
+    """Write the executed copy where ``--output`` asked; a failed write becomes a warning."""
+    if prep.output_path is None:
+        return
+    try:
+        write_notebook(nb, prep.output_path)
+    except OSError as exc:
+        report.warnings.append(
+            f"could not keep the executed notebook at {prep.output_path}: {exc.strerror or exc}"
+        )
+        return
+    report.output_path = str(prep.output_path)
 
 
 def _verdict(report: NotebookReport, runs: Sequence[ExecutionResult]) -> None:
@@ -688,6 +722,18 @@ def verify_notebook(
     return execute_prepared(prepare_notebook(Path(path), options), options, on_event)
 
 
+def ensure_folder(folder: Path, option: str) -> None:
+    """Create ``folder`` (and its parents) or raise a one-line InputError naming ``option``."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise InputError(f"{option} {folder}: not a folder") from None
+    except OSError as exc:
+        raise InputError(f"{option} {folder}: cannot create it: {exc.strerror or exc}") from None
+    if not folder.is_dir():
+        raise InputError(f"{option} {folder}: not a folder")
+
+
 def collect_notebooks(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
     """The notebooks named by files and directories (recursive, skipping checkpoint folders)."""
     found = list(iter_notebook_paths(paths))
@@ -724,6 +770,8 @@ def verify_paths(
     targets = [p.output_path.resolve() for p in prepared if p.output_path is not None]
     if len(set(targets)) != len(targets):
         raise UsageError("--output: two notebooks would be kept under the same name")
+    if options.output_dir is not None:
+        ensure_folder(options.output_dir, "--output")
     lock = threading.Lock()
 
     def emit(event: dict[str, Any]) -> None:
@@ -734,6 +782,16 @@ def verify_paths(
     if jobs <= 1 or len(prepared) == 1:
         reports = [execute_prepared(p, options, emit) for p in prepared]
     else:
+        from .execute.engine import cancel_running_executions
+
         with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="nbrepro-verify") as pool:
-            reports = list(pool.map(lambda p: execute_prepared(p, options, emit), prepared))
+            futures = [pool.submit(execute_prepared, p, options, emit) for p in prepared]
+            try:
+                reports = [future.result() for future in futures]
+            except KeyboardInterrupt:
+                # Ctrl-C reaches only this thread: stop the others' kernels before leaving.
+                for future in futures:
+                    future.cancel()
+                cancel_running_executions()
+                raise
     return VerifyReport(notebooks=reports, duration=time.monotonic() - started)

@@ -21,6 +21,11 @@ PNG_BYTES = make_png(PNG_PIXELS, color_type=2, filters=(0, 1, 2, 3, 4))
 HELPER_MODULE = """\
 def explode(value):
     return 1 / value
+
+
+def caution():
+    import warnings
+    warnings.warn("caution")
 """
 
 #: name -> cell source. Every cell runs twice in the same kernel (execution counts differ).
@@ -42,6 +47,9 @@ CELLS: dict[str, str] = {
     "site_packages_traceback": "import yaml\nyaml.safe_load('a: [')",
     "module_traceback": "import helper_mod\nhelper_mod.explode(0)",
     "warning": "import warnings\nwarnings.simplefilter('always')\nwarnings.warn('careful')",
+    "module_warning": (
+        "import warnings\nwarnings.simplefilter('always')\nimport helper_mod\nhelper_mod.caution()"
+    ),
     "widget": "import ipywidgets\nipywidgets.IntSlider()",
     "ansi": "print('\\x1b[31mred\\x1b[0m and \\x1b[1;32mbold green\\x1b[0m')",
     "progress": "for i in range(4):\n    print(f'step {i}', end='\\r', flush=True)\nprint('done')",

@@ -179,6 +179,19 @@ def test_huge_diffs_are_truncated_with_a_count():
     assert lines[-1].endswith("more diff lines)")
 
 
-@pytest.mark.parametrize("bad", [[None], ["text"], [{"output_type": "stream"}]])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        [None],
+        ["text"],
+        [{"output_type": "stream"}],
+        [{"output_type": "stream", "name": "stdout", "text": 5}],
+        [{"output_type": "error", "ename": "E", "evalue": "v", "traceback": 7}],
+        [{"output_type": "execute_result", "data": [1]}],
+        [{"output_type": "display_data", "data": {"text/plain": 7, "image/png": 5}}],
+    ],
+)
 def test_malformed_outputs_do_not_crash(bad):
     assert isinstance(compare_outputs(bad, bad, DEFAULT), OutputComparison)
+    good = [{"output_type": "stream", "name": "stdout", "text": "x\n"}]
+    assert isinstance(compare_outputs(bad + good, good, DEFAULT), OutputComparison)

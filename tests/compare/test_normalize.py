@@ -129,9 +129,30 @@ def test_warning_from_cell_loses_kernel_temp_path(kernel_runs):
     )
 
 
+def test_warning_from_a_local_module_loses_its_folder(kernel_runs, tmp_path):
+    first, second = kernel_runs["module_warning"]
+    raw = first[0]["text"]
+    assert re.match(r"/\S+/helper_mod\.py:7: UserWarning: caution\n", raw)
+    assert normalize_outputs(first, DEFAULT)[0]["text"] == (
+        '<path>/helper_mod.py:7: UserWarning: caution\n  warnings.warn("caution")\n'
+    )
+    moved = [{**first[0], "text": raw.replace(raw.split("helper_mod.py")[0], "/elsewhere/")}]
+    assert compare_outputs(moved, second, DEFAULT).equal
+
+
 @pytest.mark.parametrize(
     ("before", "after"),
     [
+        (
+            "/home/ada/proj/util.py:3: FutureWarning: soon\n  warn()",
+            "<path>/util.py:3: FutureWarning: soon\n  warn()",
+        ),
+        (
+            r"C:\Users\ada\proj\util.py:3: UserWarning: careful",
+            "<path>/util.py:3: UserWarning: careful",
+        ),
+        ("see /home/ada/util.py:3: UserWarning", "see /home/ada/util.py:3: UserWarning"),
+        ("/home/ada/notes.txt:3: not a warning", "/home/ada/notes.txt:3: not a warning"),
         ('  File "/home/ada/proj/util.py", line 3, in f', '  File "<path>/util.py", line 3, in f'),
         (
             '  File "/usr/lib/python3.11/json/decoder.py", line 337, in decode',

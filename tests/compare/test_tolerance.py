@@ -43,6 +43,20 @@ def _result(text):
         ("1.0", "1.00", 1e-9, 0, True),
         ("v1.2.3", "v1.2.4", 1, 1, False),  # version strings are text
         ("array([1., 2.])", "array([1.0000001, 2.])", 1e-6, 0, True),
+        # column padding around numbers changes with their width
+        (
+            "array([0.        , 0.33333333, 1.        ])",
+            "array([1.00000000e-09, 3.33333334e-01, 1.00000000e+00])",
+            0,
+            1e-6,
+            True,
+        ),
+        ("          a\n0  0.000000", "              a\n0  1.000000e-09", 0, 1e-6, True),
+        ("a b 1.0", "a  b\t1.0", 0, 1e-6, True),
+        ("ab 1.0", "a b 1.0", 0, 1e-6, False),  # a space inside text still counts
+        ("a\n1.0", "a 1.0", 0, 1e-6, False),  # so do line breaks
+        ("          a", "              a", 0, 1e-6, True),  # a header over a wider column
+        ("          a", "              a", 0, 0, False),  # no tolerance: exact text
     ],
 )
 def test_numeric_tolerance_edge_cases(expected, actual, rtol, atol, close):

@@ -9,13 +9,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import jsonschema
 import pytest
+from tests.kernel_session import new_notebook
 
 from nbrepro.cli import main
 from nbrepro.report.json_report import report_schema
@@ -244,3 +247,138 @@ def test_missing_path_and_against_with_many_notebooks_exit_2(nbdir, capsys):
         capsys, nbdir / "empty.ipynb", nbdir / "error.ipynb", "--against", nbdir / "error.ipynb"
     )
     assert code == 2 and "--against compares one notebook" in err
+
+
+def code_cell(**fields) -> dict:
+    return {
+        "cell_type": "code",
+        "id": "c",
+        "metadata": {},
+        "source": "1",
+        "outputs": [],
+        "execution_count": None,
+        **fields,
+    }
+
+
+@pytest.mark.parametrize(
+    ("cell", "metadata", "message"),
+    [
+        (code_cell(outputs=5), {}, "cell 0 has outputs that are not a list of objects"),
+        (code_cell(outputs=["text"]), {}, "cell 0 has outputs that are not a list of objects"),
+        (code_cell(metadata=[]), {}, "cell 0 has metadata that is not an object"),
+        (code_cell(metadata={"tags": 5}), {}, "cell 0 has tags that are not a list of strings"),
+        (code_cell(source=["x = ", 1]), {}, "cell 0 has invalid source"),
+        (code_cell(id=7), {}, "cell 0 has an id that is not a string"),
+        (code_cell(), {"kernelspec": "python3"}, "metadata.kernelspec is not an object"),
+        (code_cell(), {"language_info": "python"}, "metadata.language_info is not an object"),
+    ],
+)
+def test_notebook_with_invalid_parts_is_exit_2_before_any_kernel_starts(
+    tmp_path, capsys, cell, metadata, message
+):
+    path = tmp_path / "odd.ipynb"
+    nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": metadata, "cells": [cell]}
+    path.write_text(json.dumps(nb))
+    code, out, err = run(capsys, path, "-p", "x", "1", "--runs", "2")
+    assert (code, out) == (2, "")
+    assert err == f"nbrepro: error: {path}: not a valid notebook ({message})\n"
+
+
+def test_against_a_notebook_with_other_code_cells_is_exit_2(nbdir, tmp_path, capsys):
+    target = nbdir / "changed.ipynb"
+    nb = json.loads(target.read_text())
+    for name, cells in (("fewer", nb["cells"][:-1]), ("more", [*nb["cells"], nb["cells"][0]])):
+        other = tmp_path / f"{name}.ipynb"
+        other.write_text(json.dumps({**nb, "cells": cells}))
+        code, out, err = run(capsys, target, "--against", other)
+        assert (code, out) == (2, "")
+        count = len(cells)
+        assert err == (
+            f"nbrepro: error: --against {other} has {count} code cells and {target} has 4: "
+            "give an executed copy of the same notebook\n"
+        )
+    other = tmp_path / "bad.ipynb"
+    other.write_text(json.dumps({**nb, "cells": [code_cell(outputs=5)]}))
+    code, _, err = run(capsys, target, "--against", other)
+    assert code == 2 and f"{other}: not a valid notebook (cell 0 has outputs" in err
+
+
+def test_report_files_that_cannot_be_written_are_exit_2_before_anything_runs(
+    nbdir, tmp_path, capsys
+):
+    a_file = tmp_path / "a-file"
+    a_file.write_text("mine\n")
+    target = nbdir / "empty.ipynb"
+    for args, message in (
+        (["--output", a_file], f"--output {a_file}: not a folder"),
+        (["--output", a_file / "sub"], f"--output {a_file / 'sub'}: cannot create it"),
+        (["--junit-xml", tmp_path], f"--junit-xml {tmp_path}: is a directory"),
+        (["--junit-xml", a_file / "j.xml"], f"--junit-xml {a_file}: not a folder"),
+    ):
+        code, out, err = run(capsys, target, *args)
+        assert (code, out) == (2, ""), err
+        assert err.startswith(f"nbrepro: error: {message}") and err.count("\n") == 1
+    assert a_file.read_text() == "mine\n"
+
+
+def test_executed_copy_that_cannot_be_kept_is_a_warning_not_a_crash(nbdir, tmp_path, capsys):
+    kept = tmp_path / "kept"
+    (kept / "old_format.ipynb").mkdir(parents=True)
+    code, out, _ = run(capsys, nbdir / "old_format.ipynb", "--output", kept, "--format", "json")
+    notebook = json.loads(out)["notebooks"][0]
+    assert code == 0 and notebook["output_path"] is None
+    assert notebook["warnings"] == [
+        f"could not keep the executed notebook at {kept / 'old_format.ipynb'}: Is a directory"
+    ]
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_ctrl_c_stops_every_kernel_and_exits_130(tmp_path, jobs):
+    names = ["a.ipynb", "b.ipynb"] if jobs == "2" else ["a.ipynb"]
+    for name in names:
+        (tmp_path / name).write_text(json.dumps(new_notebook(["import time\ntime.sleep(120)"])))
+    events = tmp_path / "events.jsonl"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nbrepro", "verify", *names, "-j", jobs, "--events", events],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        started = events.read_text().count('"cell-started"') if events.exists() else 0
+        if started == len(names):
+            break
+        time.sleep(0.2)
+    kernels = _children(proc.pid)
+    assert len(kernels) == len(names)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out + err
+    assert (out, err) == ("", "nbrepro: interrupted\n")
+    time.sleep(0.5)
+    assert not [pid for pid in kernels if _alive(pid)]

@@ -242,6 +242,7 @@ def build_options(args: argparse.Namespace) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``nbrepro verify``; return the exit code."""
+    from ..errors import InputError
     from ..notebook_io import atomic_write_text
     from ..report.json_report import render_json
     from ..report.junit import render_junit
@@ -249,6 +250,8 @@ def run(args: argparse.Namespace) -> int:
     from ..verify import verify_paths
 
     options = build_options(args)
+    if args.junit_xml:
+        _check_writable(args.junit_xml, "--junit-xml")
     listeners: list[Any] = []
     writer = EventWriter(args.events) if args.events else None
     if writer is not None:
@@ -275,5 +278,20 @@ def run(args: argparse.Namespace) -> int:
         text = render_text(report, verbose=args.verbose, only_failing=args.quiet)
         sys.stdout.write(text)
     if args.junit_xml:
-        atomic_write_text(args.junit_xml, render_junit(report))
+        try:
+            atomic_write_text(args.junit_xml, render_junit(report))
+        except OSError as exc:
+            raise InputError(
+                f"--junit-xml {args.junit_xml}: cannot write: {exc.strerror or exc}"
+            ) from None
     return int(report.exit_code)
+
+
+def _check_writable(path: Path, option: str) -> None:
+    """Fail before anything runs when a report file cannot be written at ``path``."""
+    from ..errors import InputError
+    from ..verify import ensure_folder
+
+    if path.is_dir():
+        raise InputError(f"{option} {path}: is a directory")
+    ensure_folder(path.parent, option)

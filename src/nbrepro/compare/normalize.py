@@ -148,6 +148,10 @@ _INPUT_IN = re.compile(r"\bInput In \[\d+\]")
 _SITE_PACKAGES = re.compile(rf"(?:[A-Za-z]:)?{_PATH_CHARS}*[/\\](?:site|dist)-packages[/\\]")
 _STDLIB = re.compile(rf"(?:[A-Za-z]:)?{_PATH_CHARS}*[/\\][Ll]ib[/\\]python\d(?:\.\d+)?[/\\]")
 _FILE_PATH = re.compile(r"""(\bFile "?)((?:[A-Za-z]:)?[/\\~][^\s"':]*[/\\])(?=[^\s"'/\\:]+)""")
+# A warning's location at the start of a line: `/home/ada/proj/util.py:3: UserWarning: ...`.
+_WARNING_PATH = re.compile(
+    r"^(?:[A-Za-z]:)?[/\\~][^\s\"':]*[/\\](?=[^\s\"'/\\:]+:\d+: \w*Warning\b)", re.MULTILINE
+)
 
 
 def mask_traceback_paths(text: str) -> str:
@@ -155,7 +159,8 @@ def mask_traceback_paths(text: str) -> str:
 
     ``/tmp/ipykernel_1234/5678.py`` → ``<ipykernel-cell>.py``; ``.../site-packages/`` (and
     ``dist-packages``) → ``<site-packages>/``; ``.../lib/python3.11/`` → ``<stdlib>/``; any other
-    absolute directory after ``File`` → ``<path>/`` (the file name and line stay);
+    absolute directory after ``File`` or before a warning's ``name.py:3: UserWarning:`` →
+    ``<path>/`` (the file name and line stay);
     ``Cell In[3], line 2`` → ``Cell In[_], line 2``; ``Input In [3]`` → ``Input In [_]``;
     ``<ipython-input-3-5d2a...>`` → ``<ipython-input>``.
     """
@@ -172,6 +177,8 @@ def mask_traceback_paths(text: str) -> str:
         text = _STDLIB.sub("<stdlib>/", text)
     if "File" in text:
         text = _FILE_PATH.sub(r"\1<path>/", text)
+    if "Warning" in text:
+        text = _WARNING_PATH.sub("<path>/", text)
     return text
 
 
@@ -240,7 +247,7 @@ def _structural(output: Any) -> Output | None:
         return {"output_type": kind, "data": clean}
     if kind == "error":
         traceback = output.get("traceback") or []
-        if isinstance(traceback, str):
+        if not isinstance(traceback, list):
             traceback = [traceback]
         return {
             "output_type": "error",

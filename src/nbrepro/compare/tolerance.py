@@ -17,6 +17,16 @@ NUMBER = re.compile(
 )
 
 
+_SPACES = re.compile(r"[ \t]+")
+
+
+def _padding_free(text: str) -> str:
+    """Text between numbers without its column padding: runs of spaces and tabs become one
+    space, and none is kept next to a number (reprs re-pad columns when a number's width
+    changes)."""
+    return _SPACES.sub(" ", text).strip(" \t")
+
+
 def split_numbers(text: str) -> list[str]:
     """Split text into alternating parts: text, number, text, number, ..., text."""
     return NUMBER.split(text)
@@ -33,7 +43,8 @@ def numbers_close(expected: str, actual: str, rtol: float, atol: float) -> bool:
 
 
 def texts_close(expected: str, actual: str, rtol: float = 0.0, atol: float = 0.0) -> bool:
-    """Compare two texts: identical, or (with a tolerance) numbers close and the rest identical.
+    """Compare two texts: identical, or (with a tolerance) numbers close and the rest identical
+    but for its column padding (spaces and tabs; see :func:`_padding_free`).
 
     With ``rtol == atol == 0`` the texts must be identical (``1.0`` differs from ``1.00``).
     """
@@ -46,7 +57,7 @@ def texts_close(expected: str, actual: str, rtol: float = 0.0, atol: float = 0.0
         return False
     for index, (a, b) in enumerate(zip(left, right, strict=True)):
         if index % 2 == 0:
-            if a != b:
+            if a != b and _padding_free(a) != _padding_free(b):
                 return False
         elif a != b and not numbers_close(a, b, rtol, atol):
             return False

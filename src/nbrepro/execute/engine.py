@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import EXIT_FAILED, KernelNotFound, NbreproError
+from ..errors import EXIT_FAILED, InputError, KernelNotFound, NbreproError
 from ..notebook_io import cell_source
 from ..notebook_io import kernel_name as nb_kernel_name
 
@@ -139,6 +139,65 @@ def resolve_kernel(nb: dict[str, Any], kernel_name: str | None) -> tuple[str, di
     return name, {"argv": list(spec.argv), "language": spec.language}
 
 
+def check_executable(nb: dict[str, Any], name: str = "<notebook>") -> None:
+    """Raise :class:`InputError` unless the parts of ``nb`` that execution and comparison read
+    have their nbformat types (beyond :func:`nbrepro.notebook_io.check_structure`).
+
+    Sources are strings or lists of strings; cell metadata are objects whose tags are lists of
+    strings; cell ids are strings; a code cell's outputs are a list of objects; the kernelspec and
+    language info are objects.
+    """
+
+    def invalid(what: str) -> InputError:
+        return InputError(f"{name}: not a valid notebook ({what})")
+
+    metadata = nb.get("metadata") or {}
+    for key in ("kernelspec", "language_info"):
+        if not isinstance(metadata.get(key, {}), dict):
+            raise invalid(f"metadata.{key} is not an object")
+    for index, cell in enumerate(nb.get("cells", [])):
+        source = cell.get("source", "")
+        if isinstance(source, list) and not all(isinstance(line, str) for line in source):
+            raise invalid(f"cell {index} has invalid source")
+        cell_metadata = cell.get("metadata", {})
+        if not isinstance(cell_metadata, dict):
+            raise invalid(f"cell {index} has metadata that is not an object")
+        tags = cell_metadata.get("tags", [])
+        if not (isinstance(tags, list) and all(isinstance(tag, str) for tag in tags)):
+            raise invalid(f"cell {index} has tags that are not a list of strings")
+        if not isinstance(cell.get("id", ""), str):
+            raise invalid(f"cell {index} has an id that is not a string")
+        outputs = cell.get("outputs", [])
+        if cell.get("cell_type") == "code" and not (
+            isinstance(outputs, list) and all(isinstance(o, dict) for o in outputs)
+        ):
+            raise invalid(f"cell {index} has outputs that are not a list of objects")
+
+
+# Executions in progress, so that Ctrl-C can cancel those running on worker threads (``-j``).
+_running: dict[asyncio.Task[Any], asyncio.AbstractEventLoop] = {}
+_cancelled: set[asyncio.Task[Any]] = set()
+_running_lock = threading.Lock()
+
+
+def cancel_running_executions() -> None:
+    """Cancel every execution in progress, on any thread: each shuts its kernel down and raises
+    :class:`asyncio.CancelledError` (what Ctrl-C does to the one on the main thread)."""
+    with _running_lock:
+        for task, loop in _running.items():
+            _cancelled.add(task)
+            loop.call_soon_threadsafe(task.cancel)
+
+
+def _cancel_requested() -> bool:
+    """Whether the current execution was cancelled (nbclient reports that as a dead kernel)."""
+    task = asyncio.current_task()
+    if task is None:
+        return False
+    cancelling = getattr(task, "cancelling", None)  # Python 3.11+: Ctrl-C in asyncio.run
+    return task in _cancelled or (cancelling is not None and cancelling() > 0)
+
+
 def _is_ipykernel(spec: dict[str, Any]) -> bool:
     return any("ipykernel" in str(arg) for arg in spec.get("argv", []))
 
@@ -233,100 +292,116 @@ async def async_execute_notebook(
         if on_cell is not None:
             on_cell(entry)
 
-    with tempfile.TemporaryFile(mode="w+b") as stderr_file:
-        try:
-            await client.async_start_new_kernel(cwd=str(cwd), env=kernel_env, stderr=stderr_file)
-            await client.async_start_new_kernel_client()
-        except Exception as exc:
-            await _cleanup(client)
-            stderr_file.seek(0)
-            detail = filter_kernel_stderr(stderr_file.read().decode("utf-8", "replace")).strip()
-            last = detail.splitlines()[-1] if detail else str(exc).splitlines()[0]
-            raise KernelStartFailed(f"kernel {name!r} failed to start: {last}") from None
-        try:
-            assert client.kc is not None
-            msg_id = await _maybe_await(client.kc.kernel_info())
-            info = await client.async_wait_for_reply(msg_id)
-            if info is not None and "language_info" in info.get("content", {}):
-                node.metadata["language_info"] = info["content"]["language_info"]
-            if notebook_timeout:
-                deadline = time.monotonic() + notebook_timeout
-            stopped = False
-            for index, cell in enumerate(node.cells):
-                if cell.cell_type != "code":
-                    continue
-                cid = cell_id_for(cell, index)
-                tags = cell.metadata.get("tags", []) or []
-                if stopped:
-                    report(CellExecution(index, cid, "not-run"))
-                    continue
-                if index in skip or SKIP_TAG in tags:
-                    report(CellExecution(index, cid, "skipped"))
-                    continue
-                if deadline is not None and time.monotonic() >= deadline:
-                    timed_out = notebook_timed_out = stopped = True
-                    report(CellExecution(index, cid, "not-run"))
-                    continue
-                if on_cell_start is not None:
-                    on_cell_start(index, cid)
-                t0 = time.monotonic()
-                try:
-                    await client.async_execute_cell(
-                        cell, index, execution_count=client.code_cells_executed + 1
-                    )
-                except DeadKernelError:
-                    died_at, stopped = index, True
-                    report(
-                        CellExecution(
-                            index,
-                            cid,
-                            "kernel-died",
-                            time.monotonic() - t0,
-                            "DeadKernelError",
-                            f"the kernel died while executing cell {index} ({cid})",
+    task = asyncio.current_task()
+    assert task is not None
+    with _running_lock:
+        _running[task] = asyncio.get_running_loop()
+    try:
+        with tempfile.TemporaryFile(mode="w+b") as stderr_file:
+            try:
+                await client.async_start_new_kernel(
+                    cwd=str(cwd), env=kernel_env, stderr=stderr_file
+                )
+                await client.async_start_new_kernel_client()
+            except Exception as exc:
+                await _cleanup(client)
+                stderr_file.seek(0)
+                detail = filter_kernel_stderr(stderr_file.read().decode("utf-8", "replace")).strip()
+                last = detail.splitlines()[-1] if detail else str(exc).splitlines()[0]
+                raise KernelStartFailed(f"kernel {name!r} failed to start: {last}") from None
+            except BaseException:
+                await _cleanup(client)
+                raise
+            try:
+                assert client.kc is not None
+                msg_id = await _maybe_await(client.kc.kernel_info())
+                info = await client.async_wait_for_reply(msg_id)
+                if info is not None and "language_info" in info.get("content", {}):
+                    node.metadata["language_info"] = info["content"]["language_info"]
+                if notebook_timeout:
+                    deadline = time.monotonic() + notebook_timeout
+                stopped = False
+                for index, cell in enumerate(node.cells):
+                    if cell.cell_type != "code":
+                        continue
+                    cid = cell_id_for(cell, index)
+                    tags = cell.metadata.get("tags", []) or []
+                    if stopped:
+                        report(CellExecution(index, cid, "not-run"))
+                        continue
+                    if index in skip or SKIP_TAG in tags:
+                        report(CellExecution(index, cid, "skipped"))
+                        continue
+                    if deadline is not None and time.monotonic() >= deadline:
+                        timed_out = notebook_timed_out = stopped = True
+                        report(CellExecution(index, cid, "not-run"))
+                        continue
+                    if on_cell_start is not None:
+                        on_cell_start(index, cid)
+                    t0 = time.monotonic()
+                    try:
+                        await client.async_execute_cell(
+                            cell, index, execution_count=client.code_cells_executed + 1
                         )
-                    )
-                    continue
-                except CellTimeoutError:
+                    except DeadKernelError:
+                        if _cancel_requested():
+                            raise asyncio.CancelledError from None
+                        died_at, stopped = index, True
+                        report(
+                            CellExecution(
+                                index,
+                                cid,
+                                "kernel-died",
+                                time.monotonic() - t0,
+                                "DeadKernelError",
+                                f"the kernel died while executing cell {index} ({cid})",
+                            )
+                        )
+                        continue
+                    except CellTimeoutError:
+                        elapsed = time.monotonic() - t0
+                        timed_out = stopped = True
+                        by_notebook = deadline is not None and time.monotonic() >= deadline - 0.01
+                        notebook_timed_out = by_notebook
+                        limit = (
+                            f"the notebook timeout of {notebook_timeout:g} s"
+                            if by_notebook and notebook_timeout
+                            else f"the cell timeout of {timeout:g} s"
+                            if timeout
+                            else "a timeout"
+                        )
+                        report(
+                            CellExecution(
+                                index, cid, "timeout", elapsed, "Timeout", f"cell exceeded {limit}"
+                            )
+                        )
+                        continue
                     elapsed = time.monotonic() - t0
-                    timed_out = stopped = True
-                    by_notebook = deadline is not None and time.monotonic() >= deadline - 0.01
-                    notebook_timed_out = by_notebook
-                    limit = (
-                        f"the notebook timeout of {notebook_timeout:g} s"
-                        if by_notebook and notebook_timeout
-                        else f"the cell timeout of {timeout:g} s"
-                        if timeout
-                        else "a timeout"
-                    )
-                    report(
-                        CellExecution(
-                            index, cid, "timeout", elapsed, "Timeout", f"cell exceeded {limit}"
+                    content = replies.pop(index, {})
+                    if content.get("status") == "error":
+                        report(
+                            CellExecution(
+                                index,
+                                cid,
+                                "error",
+                                elapsed,
+                                str(content.get("ename") or "Error"),
+                                str(content.get("evalue", "")),
+                            )
                         )
-                    )
-                    continue
-                elapsed = time.monotonic() - t0
-                content = replies.pop(index, {})
-                if content.get("status") == "error":
-                    report(
-                        CellExecution(
-                            index,
-                            cid,
-                            "error",
-                            elapsed,
-                            str(content.get("ename", "Error")),
-                            str(content.get("evalue", "")),
-                        )
-                    )
-                elif content.get("status") == "aborted":
-                    report(CellExecution(index, cid, "error", elapsed, "Aborted", "aborted"))
-                else:
-                    report(CellExecution(index, cid, "ok", elapsed))
-            client.set_widgets_metadata()
-        finally:
-            await _cleanup(client)
-            stderr_file.seek(0)
-            kernel_stderr = filter_kernel_stderr(stderr_file.read().decode("utf-8", "replace"))
+                    elif content.get("status") == "aborted":
+                        report(CellExecution(index, cid, "error", elapsed, "Aborted", "aborted"))
+                    else:
+                        report(CellExecution(index, cid, "ok", elapsed))
+                client.set_widgets_metadata()
+            finally:
+                await _cleanup(client)
+                stderr_file.seek(0)
+                kernel_stderr = filter_kernel_stderr(stderr_file.read().decode("utf-8", "replace"))
+    finally:
+        with _running_lock:
+            _running.pop(task, None)
+            _cancelled.discard(task)
 
     counts: dict[str, int] = {}
     for entry in cells:

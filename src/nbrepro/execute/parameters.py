@@ -161,10 +161,16 @@ def _translator(kernel: str, language: str) -> Any:
 
 def translate_parameters(params: dict[str, Any], kernel: str, language: str) -> str:
     """The source papermill injects for ``params`` in a notebook of ``kernel``/``language``."""
-    from papermill.translators import translate_parameters as pm_translate
-
-    _translator(kernel, language)
-    return str(pm_translate(kernel, language, params, INJECTED_COMMENT))
+    translator = _translator(kernel, language)
+    for name, value in params.items():
+        try:
+            translator.translate(value)
+        except NotImplementedError:
+            raise InputError(
+                f"cannot inject parameter {name!r}: papermill's {translator.__name__} cannot "
+                f"translate a {type(value).__name__} value"
+            ) from None
+    return str(translator.codify(params, INJECTED_COMMENT))
 
 
 def declared_parameters(
