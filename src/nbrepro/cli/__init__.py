@@ -45,10 +45,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """Parse ``argv``, letting options stand between paths as pytest and ruff do
+    (``nbrepro verify a.ipynb -j 2 b.ipynb``): argparse alone stops the paths at the first
+    option, so what it leaves over is parsed again by the subcommand's parser in intermixed mode.
+    """
+    args, extras = parser.parse_known_args(argv)
+    command = getattr(args, "command", None)
+    if not extras or command is None:
+        return args
+    subparser = _subparsers(parser)[command]
+    try:
+        intermixed = subparser.parse_intermixed_args(argv[argv.index(command) + 1 :])
+    except TypeError:  # a subcommand with actions of its own (env, runs): no intermixing
+        return parser.parse_args(argv)
+    intermixed.command = command
+    return intermixed
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """The subcommand parsers of ``parser`` by name."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _parse(parser, list(sys.argv[1:] if argv is None else argv))
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help()
