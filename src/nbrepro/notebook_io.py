@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from .cell_names import cell_label
 from .errors import InputError, NotebookNotFound
 
 NotebookDict = dict[str, Any]
@@ -74,9 +75,13 @@ def check_structure(nb: Any, name: str = "<notebook>") -> None:
         raise InputError(f"{name}: not a valid notebook (metadata is not an object)")
     for index, cell in enumerate(cells):
         if not isinstance(cell, dict) or cell.get("cell_type") not in ("code", "markdown", "raw"):
-            raise InputError(f"{name}: not a valid notebook (cell {index} has no valid cell_type)")
+            raise InputError(
+                f"{name}: not a valid notebook ({cell_label(index)} has no valid cell_type)"
+            )
         if not isinstance(cell.get("source", ""), (str, list)):
-            raise InputError(f"{name}: not a valid notebook (cell {index} has invalid source)")
+            raise InputError(
+                f"{name}: not a valid notebook ({cell_label(index)} has invalid source)"
+            )
 
 
 def cell_source(cell: dict[str, Any]) -> str:

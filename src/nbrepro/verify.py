@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
+from .cell_names import cell_label
 from .errors import EXIT_FAILED, EXIT_OK, InputError, NbreproError, UsageError
 from .notebook_io import iter_notebook_paths, read_notebook, write_notebook
 
@@ -95,6 +96,11 @@ class VerifyOptions:
     diagnose: bool = True
     #: Add mechanical remedies (cell order, seed line, pinned environment) to the report.
     suggest: bool = False
+    #: How the stored outputs were made, when the caller knows it better than the notebook's
+    #: ``metadata.nbrepro`` (a stored run: its manifest), in the same shape, and its drift now.
+    #: The diagnosis uses them in place of the notebook's own; the caller reports the drift.
+    provenance: dict[str, Any] | None = None
+    drift: DriftReport | None = None
 
 
 @dataclass
@@ -433,11 +439,12 @@ def _diagnose(
     diagnosis = diagnose_notebook(
         prep.nb,
         report.cells,
-        drift=drift,
+        drift=options.drift if options.provenance is not None else drift,
         runs=len(report.run_durations) or options.runs,
         baseline=report.baseline,
         kernel_env=kernel_env,
         status=report.status,
+        provenance=options.provenance,
     )
     for cell in report.cells:
         cell.diagnosis = diagnosis.cells.get(cell.index)
@@ -674,13 +681,13 @@ def _verdict(report: NotebookReport, runs: Sequence[ExecutionResult]) -> None:
         died = next(c for c in report.cells if c.index == last.kernel_died_at)
         report.status = COULD_NOT_RUN
         report.reason = (
-            f"the kernel died while executing cell {died.index} (id {died.id}){run_note}"
+            f"the kernel died while executing {cell_label(died.index, died.id)}{run_note}"
         )
         return
     if last.timed_out:
         stopped = next((c for c in report.cells if c.status == "timeout"), None)
         what = "the whole-notebook timeout" if last.notebook_timed_out else "the cell timeout"
-        where = f" at cell {stopped.index} (id {stopped.id})" if stopped is not None else ""
+        where = f" at {cell_label(stopped.index, stopped.id)}" if stopped is not None else ""
         report.status = COULD_NOT_RUN
         report.reason = f"stopped by {what}{where}{run_note}"
         return

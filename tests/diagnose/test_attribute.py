@@ -42,7 +42,7 @@ def test_without_provenance_nothing_recorded_is_claimed_and_unknown_lists_the_ch
     assert cell.cause_ids == ["unknown"]
     assert any("no recorded provenance" in line for line in cell.checked)
     assert [e.message for e in cell.cause.evidence] == cell.checked
-    assert result.summary.startswith("not reproducible: cell 1 did not reproduce")
+    assert result.summary.startswith("not reproducible: cell 2 did not reproduce")
 
 
 def test_recorded_edit_is_claimed_only_against_the_stored_outputs(corpus):

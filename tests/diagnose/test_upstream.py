@@ -48,18 +48,18 @@ def test_verify_names_the_root_cell_and_does_not_count_its_consequences(corpus, 
     assert main(["verify", str(path)]) == 1
     out = capsys.readouterr().out.splitlines()
     assert out[1] == (
-        "  not reproducible: cell 1 opens data/um_sales.csv, which does not exist, which it read "
-        "when the notebook ran (cells 2, 3 failed because of it)"
+        "  not reproducible: cell 2 opens data/um_sales.csv, which does not exist, which it read "
+        "when the notebook ran (cells 3, 4 failed because of it)"
     )
     assert (
-        "    cause: upstream-failed: fails because cell 1 (defines `rows`) failed; "
+        "    cause: upstream-failed: fails because cell 2 (defines `rows`) failed; "
         in "\n".join(out)
     )
     assert main(["verify", str(path), "--format", "json"]) == 1
     report = json.loads(capsys.readouterr().out)
     jsonschema.validate(report, report_schema())
     cells = report["notebooks"][0]["cells"]
-    # cell 3 lacks `total` from cell 2, which lacked `rows` from cell 1: the root is cell 1.
+    # Index 3 lacks `total` from index 2, which lacked `rows` from index 1: the root is index 1.
     assert [c["id"] for c in cells[3]["causes"]] == ["upstream-failed"]
     kinds = [e["kind"] for e in cells[3]["evidence"]]
     assert kinds == ["error", "dataflow", "dataflow", "upstream"]
@@ -70,7 +70,7 @@ def test_verify_names_the_root_cell_and_does_not_count_its_consequences(corpus, 
         "root_cell_id": "cell-1",
         "root_cause": "missing-file",
     }
-    # The changed input flows to cells 2 and 3 too, but they never got to use it.
+    # The changed input flows to cells[2] and cells[3] too, but they never got to use it.
     assert "input-changed" not in [c["id"] for c in cells[2]["causes"]]
 
 
@@ -81,19 +81,19 @@ def test_without_provenance_the_consequence_is_no_longer_unknown():
     assert cell.cause_ids == ["upstream-failed"] and cell.root == 0
     assert cell.cause.evidence[1].details["name"] == "rows"
     assert result.summary == (
-        "not reproducible: cell 0 opens a.csv, which does not exist (cell 1 failed because of it)"
+        "not reproducible: cell 1 opens a.csv, which does not exist (cell 2 failed because of it)"
     )
 
 
 def test_no_upstream_claim_when_the_nearest_definer_ran():
-    # Cell 1 binds `rows` and ran: whatever removed the name, it was not cell 0's failure.
+    # Cell 2 binds `rows` and ran: whatever removed the name, it was not cell 1's failure.
     nb = notebook(
         "rows = open('a.csv').read()", "if flag:\n    rows = []", "flag = 1", "print(rows)"
     )
     outcomes = [MISSING, Outcome(1, "c1", "ok"), Outcome(2, "c2", "ok"), name_error(3, "rows")]
     cell = diagnose_notebook(nb, outcomes).cells[3]
     assert cell.cause_ids == ["unknown"] and cell.root is None
-    assert any("defined above by cell 1, which ran" in line for line in cell.checked)
+    assert any("defined above by cell 2, which ran" in line for line in cell.checked)
 
 
 def test_a_failed_star_import_is_not_claimed_as_the_definer_nor_is_hidden_state():
@@ -124,10 +124,10 @@ def test_summary_counts_independent_failures_but_not_consequences():
     ]
     result = diagnose_notebook(nb, outcomes)
     assert [result.cells[i].root for i in range(4)] == [None, 0, 0, None]
-    assert "cell 1 (defines `n`) failed because cell 0 did" in result.cells[2].cause.summary
+    assert "cell 2 (defines `n`) failed because cell 1 did" in result.cells[2].cause.summary
     assert result.summary == (
-        "not reproducible: cell 0 opens a.csv, which does not exist "
-        "(cells 1, 2 failed because of it; and 1 more cell)"
+        "not reproducible: cell 1 opens a.csv, which does not exist "
+        "(cells 2, 3 failed because of it; and 1 more cell)"
     )
 
 
@@ -141,7 +141,7 @@ def test_cells_that_never_ran_after_a_kernel_death_are_its_consequences():
     ]
     result = diagnose_notebook(nb, outcomes)
     assert result.summary == (
-        "not reproducible: cell 1 killed the kernel (cells 2, 3 failed because of it)"
+        "not reproducible: cell 2 killed the kernel (cells 3, 4 failed because of it)"
     )
 
 

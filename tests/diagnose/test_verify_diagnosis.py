@@ -25,7 +25,7 @@ def test_json_report_carries_cause_evidence_and_remedies(corpus, capsys):
 
     changed = by_name["input_changed.ipynb"]
     assert changed["diagnosis"] == (
-        "not reproducible: cell 1 reads data/ic_train.csv, which changed since it ran"
+        "not reproducible: cell 2 reads data/ic_train.csv, which changed since it ran"
     )
     cell = changed["cells"][1]
     assert cell["cause"] == "input-changed" and cell["evidence"][0]["kind"] == "input"
@@ -37,7 +37,7 @@ def test_json_report_carries_cause_evidence_and_remedies(corpus, capsys):
     assert order["cells"][0]["cause"] == "execution-order"
     remedy = order["remedies"][0]
     assert remedy["kind"] == "cell-order" and remedy["order"] == [1, 0]
-    assert "move cell 1 above cell 0" in remedy["message"]
+    assert "move cell 2 above cell 1" in remedy["message"]
 
     clean = by_name["clean.ipynb"]
     assert clean["status"] == "reproduced" and clean["diagnosis"] == ""
@@ -50,7 +50,7 @@ def test_text_report_has_a_summary_line_and_the_cause_under_each_failing_cell(co
     assert code == 1
     lines = out.splitlines()
     assert lines[1] == (
-        "  not reproducible: cell 1 calls numpy.random.rand() and no cell above seeds "
+        "  not reproducible: cell 2 calls numpy.random.rand() and no cell above seeds "
         "numpy's global generator"
     )
     assert "    cause: nondeterminism: calls numpy.random.rand()" in out

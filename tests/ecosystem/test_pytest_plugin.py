@@ -37,10 +37,10 @@ def test_plugin_fails_a_notebook_whose_output_changed_and_shows_the_cell_diff(
     result.stdout.fnmatch_lines(
         [
             "sums.ipynb: NOT reproduced (2 mismatch of 3 code cells;*",
-            "  cell 1 (id cell-1) mismatch: stdout differs*",
+            "  cell 2 (id cell-1) mismatch: stdout differs*",
             "    -total: 10",
             "    +total: 15",
-            "  cell 2 (id cell-2) mismatch: text/plain differs*",
+            "  cell 3 (id cell-2) mismatch: text/plain differs*",
             "FAILED sums.ipynb::verify - sums.ipynb: NOT reproduced*",
         ]
     )

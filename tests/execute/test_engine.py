@@ -80,7 +80,7 @@ def test_kernel_death_names_the_cell_and_stops_the_run(tmp_path):
     result = execute_notebook(nb, cwd=tmp_path)
     assert result.kernel_died_at == 1
     assert [c.status for c in result.cells] == ["ok", "kernel-died", "not-run"]
-    assert "cell 1 (cell-1)" in (result.cells[1].error_value or "")
+    assert "cell 2 (id cell-1)" in (result.cells[1].error_value or "")
 
 
 def test_whole_notebook_timeout_counts_from_kernel_ready(tmp_path):

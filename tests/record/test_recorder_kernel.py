@@ -72,7 +72,7 @@ def test_csv_reads_are_hashed_saved_into_the_notebook_and_changes_detected(
     assert [(c.id, c.index) for c in by_path["data/test.csv"].cells] == [("cell-1", 1)]
     as_json = json.loads(json.dumps(report.to_dict()))
     assert as_json["drift"] is True
-    assert "input changed: data/train.csv; read by cell-0 (#0)" in report.summary_lines()
+    assert "input changed: data/train.csv; read by cell 1 (id cell-0)" in report.summary_lines()
 
 
 def test_secret_environment_variables_never_appear_in_any_output(

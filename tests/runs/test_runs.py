@@ -207,8 +207,8 @@ def test_failing_notebook_is_stored_as_failed_run_and_exits_1(tmp_path: Path) ->
     (bundle,) = bundles(tmp_path / ".nbrepro" / "runs")
     manifest = json.loads((bundle / "run.json").read_text())
     assert manifest["verdict"] == "failed"
-    assert manifest["failure"] == "cell 1 (cell-1) raised ValueError: boom"
-    assert "failure: cell 1 (cell-1) raised ValueError: boom" in proc.stdout
+    assert manifest["failure"] == "cell 2 (id cell-1) raised ValueError: boom"
+    assert "failure: cell 2 (id cell-1) raised ValueError: boom" in proc.stdout
 
 
 @pytest.mark.parametrize(

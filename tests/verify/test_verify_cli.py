@@ -102,7 +102,7 @@ def test_mixed_batch_in_parallel_reports_every_verdict(nbdir, tmp_path, capsys):
     assert cells(nondet) == {0: "ok", 1: "mismatch"}
     dies = by_path(report, "dies.ipynb")
     assert dies["status"] == "could-not-run" and not dies["reproducible"]
-    assert "cell 1 (id cell-1)" in dies["reason"]
+    assert "cell 2 (id cell-1)" in dies["reason"]
     assert cells(dies) == {0: "ok", 1: "kernel-died", 2: "not-run"}
 
     # the inputs are byte-identical; executed copies kept, without ids added to old notebooks
@@ -207,8 +207,8 @@ def test_sanitizer_tolerance_and_lax_mode(nbdir, capsys):
 def test_cell_timeout_stops_the_notebook(nbdir, capsys):
     code, out, _ = run(capsys, nbdir / "slow.ipynb", "--timeout", "1")
     assert code == 1
-    assert "could not run (stopped by the cell timeout at cell 1 (id cell-1)" in out
-    assert "cell 2 (id cell-2) not-run" in out
+    assert "could not run (stopped by the cell timeout at cell 2 (id cell-1)" in out
+    assert "cell 3 (id cell-2) not-run" in out
 
 
 def test_invalid_notebook_is_exit_2_one_line_without_traceback(tmp_path):
@@ -264,12 +264,12 @@ def code_cell(**fields) -> dict:
 @pytest.mark.parametrize(
     ("cell", "metadata", "message"),
     [
-        (code_cell(outputs=5), {}, "cell 0 has outputs that are not a list of objects"),
-        (code_cell(outputs=["text"]), {}, "cell 0 has outputs that are not a list of objects"),
-        (code_cell(metadata=[]), {}, "cell 0 has metadata that is not an object"),
-        (code_cell(metadata={"tags": 5}), {}, "cell 0 has tags that are not a list of strings"),
-        (code_cell(source=["x = ", 1]), {}, "cell 0 has invalid source"),
-        (code_cell(id=7), {}, "cell 0 has an id that is not a string"),
+        (code_cell(outputs=5), {}, "cell 1 has outputs that are not a list of objects"),
+        (code_cell(outputs=["text"]), {}, "cell 1 has outputs that are not a list of objects"),
+        (code_cell(metadata=[]), {}, "cell 1 has metadata that is not an object"),
+        (code_cell(metadata={"tags": 5}), {}, "cell 1 has tags that are not a list of strings"),
+        (code_cell(source=["x = ", 1]), {}, "cell 1 has invalid source"),
+        (code_cell(id=7), {}, "cell 1 has an id that is not a string"),
         (code_cell(), {"kernelspec": "python3"}, "metadata.kernelspec is not an object"),
         (code_cell(), {"language_info": "python"}, "metadata.language_info is not an object"),
     ],
@@ -301,7 +301,7 @@ def test_against_a_notebook_with_other_code_cells_is_exit_2(nbdir, tmp_path, cap
     other = tmp_path / "bad.ipynb"
     other.write_text(json.dumps({**nb, "cells": [code_cell(outputs=5)]}))
     code, _, err = run(capsys, target, "--against", other)
-    assert code == 2 and f"{other}: not a valid notebook (cell 0 has outputs" in err
+    assert code == 2 and f"{other}: not a valid notebook (cell 1 has outputs" in err
 
 
 def test_report_files_that_cannot_be_written_are_exit_2_before_anything_runs(

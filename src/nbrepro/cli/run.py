@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import IO, Any
 
+from ..cell_names import cell_label
 from .options import add_parameter_options, parameters_from_args, positive_int, seconds
 
 DESCRIPTION = """\
@@ -354,7 +355,7 @@ def run(args: argparse.Namespace) -> int:
 
         def on_cell_start(index: int, cell_id: str) -> None:
             assert bar is not None
-            bar.note = f" - cell {index}"
+            bar.note = f" - {cell_label(index)}"
             bar.show()
 
         options["on_cell"] = on_cell

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..cell_names import cell_label
 from .options import seconds
 
 DESCRIPTION = """\
@@ -154,7 +155,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         err = cell.get("error") or {}
         extra = f" {err.get('name')}: {err.get('value')}" if err else ""
         lines.append(
-            f"  {cell.get('index'):>3} {cell.get('id')} {cell.get('status')} "
+            f"  {cell_label(cell.get('index', 0), cell.get('id'))} {cell.get('status')} "
             f"{cell.get('duration', 0):.2f} s{extra}"
         )
     print("\n".join(lines))

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import IO, Any
 
+from ..cell_names import cell_label
 from .options import add_parameter_options, parameters_from_args, positive_int, seconds, tolerance
 
 DESCRIPTION = """\
@@ -175,7 +176,7 @@ class ProgressBar:
         label = name if len(name) <= 40 else "..." + name[-37:]
         extra = ""
         if kind == "cell-started":
-            extra = f" cell {event.get('index')}"
+            extra = f" {cell_label(int(event.get('index', 0)))}"
         self.stream.write(f"\r\x1b[2K{label} [{bar}] {done}/{total}{extra}")
         self.stream.flush()
         self.shown = True

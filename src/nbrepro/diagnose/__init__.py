@@ -4,8 +4,8 @@
 
     from nbrepro.diagnose import diagnose_notebook, CAUSES
     diagnosis = diagnose_notebook(nb, verify_report.cells, drift=drift_report, runs=2)
-    diagnosis.summary            # "not reproducible: cell 7 reads data/train.csv, which changed..."
-    diagnosis.cells[7].cause.id  # "input-changed"
+    diagnosis.summary            # "not reproducible: cell 8 reads data/train.csv, which changed..."
+    diagnosis.cells[7].cause.id  # "input-changed" (keyed by 0-based index; text counts from 1)
 
     from nbrepro.diagnose.remedies import export_environment, suggest_remedies
     from nbrepro.diagnose.hints import notebook_static, cell_hints

@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ..cell_names import cell_label, cell_numbers
 from .causes import STRENGTH, Cause, CellDiagnosis, Evidence
 from .hints import NONDETERMINISM_KINDS, CellStatic, Hint, notebook_static
 
@@ -138,6 +139,7 @@ class _Notebook:
         runs: int,
         baseline: str,
         kernel_env: Mapping[str, str],
+        provenance: Mapping[str, Any] | None = None,
     ) -> None:
         from ..analysis.dataflow import facts_for_source
         from ..hashing import source_hash
@@ -170,7 +172,7 @@ class _Notebook:
             )
         self.by_index = {c.index: c for c in self.code}
         self.by_id = {c.id: c for c in self.code}
-        prov = get_provenance(nb)
+        prov = dict(provenance) if provenance is not None else get_provenance(nb)
         #: Recorded provenance applies: the baseline is the stored outputs it describes.
         self.prov: dict[str, Any] | None = prov if baseline == "stored" else None
         self.has_prov = prov is not None
@@ -247,7 +249,7 @@ class _Notebook:
         if rec is not None:
             out["code-edited"] = _Taint(
                 "code-edited",
-                f"cell {c.index}, which was edited after it ran",
+                f"{cell_label(c.index)}, which was edited after it ran",
                 [_edited_evidence(c, rec)],
             )
         for item in self.inputs_of(c):
@@ -255,7 +257,7 @@ class _Notebook:
                 "input-changed",
                 _Taint(
                     "input-changed",
-                    f"cell {c.index}, which reads {item.path}, which {_drift_word(item)}",
+                    f"{cell_label(c.index)}, which reads {item.path}, which {_drift_word(item)}",
                     [_input_evidence(item)],
                 ),
             )
@@ -263,7 +265,7 @@ class _Notebook:
         if nondet:
             out["nondeterminism"] = _Taint(
                 "nondeterminism",
-                f"cell {c.index}, which {nondet[0].message}",
+                f"{cell_label(c.index)}, which {nondet[0].message}",
                 [_hint_evidence(h, c) for h in nondet],
             )
         return out
@@ -283,7 +285,7 @@ class _Notebook:
                         [
                             Evidence(
                                 "dataflow",
-                                f"uses `{name}`, defined above by cell {self.code[q].index}",
+                                f"uses `{name}`, defined above by {cell_label(self.code[q].index)}",
                                 {"name": name, "defined_by": self.code[q].index},
                             ),
                             *taint.evidence,
@@ -296,7 +298,7 @@ def _edited_evidence(c: _Code, rec: dict[str, Any]) -> Evidence:
     ran = f" (In [{count}])" if count is not None else ""
     return Evidence(
         "source-hash",
-        f"cell {c.index}: recorded source {_short(rec.get('source_hash'))}{ran} "
+        f"{cell_label(c.index)}: recorded source {_short(rec.get('source_hash'))}{ran} "
         f"differs from the current {_short(c.hash)}",
         {
             "cell": c.index,
@@ -326,7 +328,7 @@ def _input_evidence(item: InputDrift) -> Evidence:
 def _hint_evidence(hint: Hint, c: _Code) -> Evidence:
     return Evidence(
         "static-hint",
-        f"cell {c.index}, line {hint.line}: {hint.message}",
+        f"{cell_label(c.index)}, line {hint.line}: {hint.message}",
         {"cell": c.index, **hint.to_dict()},
     )
 
@@ -408,18 +410,18 @@ class _Attributor:
         self.diag.add(
             Cause(
                 stopper.status,
-                f"never ran: {what} cell {stopper.index}",
+                f"never ran: {what} {cell_label(stopper.index)}",
                 STRENGTH["observed"],
                 [
                     Evidence(
                         "run",
-                        f"not executed: {what} cell {stopper.index} (id {stopper.id})",
+                        f"not executed: {what} {cell_label(stopper.index, stopper.id)}",
                         {"stopped_at": stopper.index, "status": stopper.status},
                     )
                 ],
             )
         )
-        self.diag.checked.append(f"run: not executed ({what} cell {stopper.index})")
+        self.diag.checked.append(f"run: not executed ({what} {cell_label(stopper.index)})")
         self.diag.root = stopper.index
 
     def _error(self) -> None:
@@ -467,7 +469,7 @@ class _Attributor:
                 if definer is None and name not in above.facts.defs:
                     # Which names ``from m import *`` or ``%run`` would bind is not known.
                     self.diag.checked.append(
-                        f"upstream: cell {above.index} failed and may define `{name}` "
+                        f"upstream: {cell_label(above.index)} failed and may define `{name}` "
                         f"({above.facts.opaque_reason}); not claimed: its names are not known"
                     )
                     return
@@ -475,7 +477,7 @@ class _Attributor:
             elif name in above.facts.defs:
                 # A cell above binds the name and ran: the failure is not what removed it.
                 self.diag.checked.append(
-                    f"upstream: `{name}` is defined above by cell {above.index}, which ran"
+                    f"upstream: `{name}` is defined above by {cell_label(above.index)}, which ran"
                 )
                 return
         if definer is None:
@@ -486,7 +488,7 @@ class _Attributor:
             _error_evidence(o),
             Evidence(
                 "dataflow",
-                f"cell {definer.index} {how} and failed first: "
+                f"{cell_label(definer.index)} {how} and failed first: "
                 f"{failed.error_name}: {failed.error_value}",
                 {
                     "name": name,
@@ -508,7 +510,7 @@ class _Attributor:
         evidence.append(
             Evidence(
                 "upstream",
-                f"root cause: cell {root_index} {root_summary}",
+                f"root cause: {cell_label(root_index)} {root_summary}",
                 {
                     "root_cell": root_index,
                     "root_cell_id": root_id,
@@ -516,15 +518,15 @@ class _Attributor:
                 },
             )
         )
-        via = f"cell {definer.index} ({how}) failed"
+        via = f"{cell_label(definer.index)} ({how}) failed"
         if root_index != definer.index:
-            via += f" because cell {root_index} did"
+            via += f" because {cell_label(root_index)} did"
         self.upstream_name = name
         self.diag.root = root_index
         self.diag.add(
             Cause(
                 "upstream-failed",
-                f"fails because {via}; root cause: cell {root_index} {root_summary}",
+                f"fails because {via}; root cause: {cell_label(root_index)} {root_summary}",
                 STRENGTH["error"],
                 evidence,
             )
@@ -810,7 +812,7 @@ class _Attributor:
         if actual is not None and actual_entry is not None and actual != top:
             where = "below it" if actual > c.pos else "above it"
             then = (
-                f"top to bottom it comes from cell {book.code[top].index}"
+                f"top to bottom it comes from {cell_label(book.code[top].index)}"
                 if top is not None
                 else "top to bottom no cell above defines it"
             )
@@ -818,12 +820,12 @@ class _Attributor:
             self.diag.add(
                 Cause(
                     "execution-order",
-                    f"used `{name}` from cell {source} ({where}) when it ran; {then}",
+                    f"used `{name}` from {cell_label(source)} ({where}) when it ran; {then}",
                     STRENGTH["journal"],
                     [
                         Evidence(
                             "journal",
-                            f"`{name}` was last defined by cell {book.code[actual].index} "
+                            f"`{name}` was last defined by {cell_label(book.code[actual].index)} "
                             f"(In [{actual_entry.get('execution_count')}]) before this cell ran "
                             f"(In [{ran_at}])",
                             {
@@ -851,7 +853,7 @@ class _Attributor:
             )
             below = [book.code[p].index for p in book.definers.get(name, []) if p > c.pos]
             defined = (
-                f"only cell {below[0]}, below it, defines it"
+                f"only {cell_label(below[0])}, below it, defines it"
                 if below
                 else "no cell of the notebook defines it"
             )
@@ -894,7 +896,7 @@ class _Attributor:
             self.diag.add(
                 Cause(
                     "execution-order",
-                    f"uses `{name}`, which only cell {below[0]} (below it) defines",
+                    f"uses `{name}`, which only {cell_label(below[0])} (below it) defines",
                     STRENGTH["static-finding"],
                     evidence,
                 )
@@ -1044,6 +1046,7 @@ def diagnose_notebook(
     baseline: str = "stored",
     kernel_env: Mapping[str, str] | None = None,
     status: str = "not-reproduced",
+    provenance: Mapping[str, Any] | None = None,
 ) -> NotebookDiagnosis:
     """Diagnose every failing cell of one verified notebook.
 
@@ -1051,14 +1054,17 @@ def diagnose_notebook(
     ``drift`` the drift check of the recorded provenance (``None``: not checked); ``runs`` the
     number of fresh runs made; ``baseline`` ``stored``, ``against`` or ``none`` (recorded
     provenance describes the stored outputs only); ``kernel_env`` the environment the kernel ran
-    with (default: this process's); ``status`` the notebook's verdict (for the summary line).
+    with (default: this process's); ``status`` the notebook's verdict (for the summary line);
+    ``provenance`` what is known of how the stored outputs were made, in the shape of
+    ``metadata.nbrepro``, when it is not the notebook's own (a stored run: its manifest, see
+    :func:`nbrepro.runs.reproduce.run_provenance`); ``drift`` is then the drift of that.
     """
     failing = [o for o in outcomes if o.status in FAILING]
     result = NotebookDiagnosis()
     if not failing:
         return result
     env = dict(os.environ if kernel_env is None else kernel_env)
-    book = _Notebook(nb, drift, runs, baseline, env)
+    book = _Notebook(nb, drift, runs, baseline, env, provenance)
     for outcome in sorted(failing, key=lambda o: o.index):
         result.cells[outcome.index] = _Attributor(book, outcome, outcomes, result.cells).run()
     result.summary = summary_line(result, status)
@@ -1083,14 +1089,14 @@ def summary_line(diagnosis: NotebookDiagnosis, status: str) -> str:
     follow = [i for i in follow if i != lead.index]
     parts = []
     if follow:
-        shown = ", ".join(str(i) for i in follow[:5]) + (", ..." if len(follow) > 5 else "")
+        shown = cell_numbers(follow[:5]) + (", ..." if len(follow) > 5 else "")
         word = "cell" if len(follow) == 1 else "cells"
         parts.append(f"{word} {shown} failed because of it")
     others = len(roots) - 1
     if others:
         parts.append(f"and {others} more cell{'s' if others != 1 else ''}")
     more = f" ({'; '.join(parts)})" if parts else ""
-    return f"{head}: cell {lead.index} {lead.cause.summary}{more}"
+    return f"{head}: {cell_label(lead.index)} {lead.cause.summary}{more}"
 
 
 def _root_of(diagnosis: NotebookDiagnosis, cell: CellDiagnosis) -> int:

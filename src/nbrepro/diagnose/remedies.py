@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from ..cell_names import cell_label
 from ..errors import InputError, UsageError
 
 if TYPE_CHECKING:
@@ -167,7 +168,7 @@ def _order_remedy(nb: dict[str, Any], by_cause: dict[str, list[int]]) -> dict[st
     suggestion = suggest_order(nb)
     if suggestion.order is not None and suggestion.changed:
         moves = [
-            f"move cell {m.cell_index} above cell {m.before_index}"
+            f"move {cell_label(m.cell_index)} above {cell_label(m.before_index)}"
             + (f" (it defines {', '.join(f'`{n}`' for n in m.names)})" if m.names else "")
             for m in suggestion.moves
         ]

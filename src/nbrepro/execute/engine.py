@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..cell_names import cell_label
 from ..errors import EXIT_FAILED, InputError, KernelNotFound, NbreproError
 from ..notebook_io import cell_source
 from ..notebook_io import kernel_name as nb_kernel_name
@@ -158,20 +159,20 @@ def check_executable(nb: dict[str, Any], name: str = "<notebook>") -> None:
     for index, cell in enumerate(nb.get("cells", [])):
         source = cell.get("source", "")
         if isinstance(source, list) and not all(isinstance(line, str) for line in source):
-            raise invalid(f"cell {index} has invalid source")
+            raise invalid(f"{cell_label(index)} has invalid source")
         cell_metadata = cell.get("metadata", {})
         if not isinstance(cell_metadata, dict):
-            raise invalid(f"cell {index} has metadata that is not an object")
+            raise invalid(f"{cell_label(index)} has metadata that is not an object")
         tags = cell_metadata.get("tags", [])
         if not (isinstance(tags, list) and all(isinstance(tag, str) for tag in tags)):
-            raise invalid(f"cell {index} has tags that are not a list of strings")
+            raise invalid(f"{cell_label(index)} has tags that are not a list of strings")
         if not isinstance(cell.get("id", ""), str):
-            raise invalid(f"cell {index} has an id that is not a string")
+            raise invalid(f"{cell_label(index)} has an id that is not a string")
         outputs = cell.get("outputs", [])
         if cell.get("cell_type") == "code" and not (
             isinstance(outputs, list) and all(isinstance(o, dict) for o in outputs)
         ):
-            raise invalid(f"cell {index} has outputs that are not a list of objects")
+            raise invalid(f"{cell_label(index)} has outputs that are not a list of objects")
 
 
 # Executions in progress, so that Ctrl-C can cancel those running on worker threads (``-j``).
@@ -354,7 +355,7 @@ async def async_execute_notebook(
                                 "kernel-died",
                                 time.monotonic() - t0,
                                 "DeadKernelError",
-                                f"the kernel died while executing cell {index} ({cid})",
+                                f"the kernel died while executing {cell_label(index, cid)}",
                             )
                         )
                         continue

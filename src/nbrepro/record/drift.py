@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..cell_names import cell_label
 from ..provenance import get_provenance
 from .envdiff import EnvDiff, diff_environments
 from .hashing import DEFAULT_CACHE, HashCache, hash_directory, hash_file
@@ -97,7 +98,7 @@ class DriftReport:
             lines += [f"environment: {line}" for line in self.environment.summary_lines()]
         for item in self.changed_inputs:
             cells = ", ".join(
-                f"{c.id} (#{c.index})" if c.index is not None else c.id for c in item.cells
+                cell_label(c.index, c.id) if c.index is not None else c.id for c in item.cells
             )
             read_by = f"; read by {cells}" if cells else ""
             lines.append(f"input {item.status}: {item.path}{read_by}")

@@ -11,6 +11,8 @@ import re
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 
+from ..cell_names import cell_label
+
 if TYPE_CHECKING:
     from ..verify import NotebookReport, VerifyReport
 
@@ -33,7 +35,7 @@ def _suite(report: NotebookReport) -> ET.Element:
             suite,
             "testcase",
             classname=_clean(report.path),
-            name=_clean(f"cell {cell.index} ({cell.id})"),
+            name=_clean(cell_label(cell.index, cell.id)),
             time=f"{cell.duration:.3f}",
         )
         message = _clean(cell.summary or cell.status)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..cell_names import cell_label
+
 if TYPE_CHECKING:
     from ..verify import NotebookReport, VerifyReport
 
@@ -42,7 +44,7 @@ def render_notebook(report: NotebookReport, *, verbose: bool = False) -> list[st
         if cell.status in ("ok", "skipped", "ignored") and not verbose:
             continue
         summary = f": {cell.summary}" if cell.summary else ""
-        lines.append(f"  cell {cell.index} (id {cell.id}) {cell.status}{summary}")
+        lines.append(f"  {cell_label(cell.index, cell.id)} {cell.status}{summary}")
         if cell.diagnosis is not None:
             for number, cause in enumerate(cell.diagnosis.causes):
                 word = "cause" if number == 0 else "also"

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..cell_names import cell_label, cell_number
 from .metrics import decode_value
 from .store import Run
 
@@ -96,15 +97,21 @@ class RunDiff:
         if self.cells:
             out.append("Cell outputs that differ:")
             for cell in self.cells:
-                where = (
-                    f"cell {cell['index_a']}"
-                    if cell["index_a"] == cell["index_b"]
-                    else (f"cell {cell['index_a']} (a) / {cell['index_b']} (b)")
-                )
-                out.append(f"  {where} [{cell['id']}]{_status_note(cell)}")
+                out.append(f"  {_where(cell)} [{cell['id']}]{_status_note(cell)}")
         if self.is_empty:
             out.append("No differences in parameters, inputs, environment, metrics or outputs.")
         return "\n".join(out)
+
+
+def _where(cell: dict[str, Any]) -> str:
+    """``cell 4``, ``cell 4 (a) / 5 (b)``, or ``cell 4 (a only)`` for a cell one run lacks."""
+    a: int | None = cell.get("index_a")
+    b: int | None = cell.get("index_b")
+    if a is not None and b is not None:
+        return cell_label(a) if a == b else f"{cell_label(a)} (a) / {cell_number(b)} (b)"
+    if a is not None:
+        return f"{cell_label(a)} (a only)"
+    return f"{cell_label(b)} (b only)" if b is not None else "a cell"
 
 
 def _status_note(cell: dict[str, Any]) -> str:

@@ -183,3 +183,84 @@ def candidate_inputs(
                 if rel is not None:
                     found.setdefault(rel, "literal")
     return dict(sorted(found.items()))
+
+
+def _input_path(base: Path, text: str) -> str | None:
+    if not text or len(text) > 1024 or "\n" in text or "\x00" in text:
+        return None
+    p = Path(text)
+    return relative_input_path(p if p.is_absolute() else base / p, base)
+
+
+def _string_assignments(tree: ast.Module) -> dict[str, str]:
+    """``name = "text"`` statements at the top level of a cell."""
+    out = {}
+    for node in tree.body:
+        if (
+            isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str)
+        ):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    out[target.id] = node.value.value
+    return out
+
+
+def input_readers(
+    nb: Mapping[str, Any], base: Path, parameters: Mapping[str, Any]
+) -> dict[str, list[str]]:
+    """The ids of the code cells that read each input, by path (relative to ``base``).
+
+    As far as nbrepro can tell: the cells the recorder saw open it (``metadata.nbrepro.cells``),
+    the cells whose code names it in a string literal, and the cells that use a parameter
+    (given, or assigned in the ``parameters``/``injected-parameters`` cell) whose value names
+    it. A parameters cell names files for the cells that use its names; it reads none itself.
+    Cells without an id are named ``index-N`` (as verify's reports name them).
+    """
+    from ..analysis.dataflow import facts_for_source
+    from ..execute.parameters import INJECTED_TAG, PARAMETERS_TAG
+
+    prov = (nb.get("metadata") or {}).get("nbrepro")
+    recorded = prov.get("cells") if isinstance(prov, dict) else None
+    recorded = recorded if isinstance(recorded, dict) else {}
+    code = []
+    for index, cell in enumerate(nb.get("cells", [])):
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        cid = cell.get("id")
+        source = cell_source(cell)
+        try:
+            tree: ast.Module | None = ast.parse(_code_without_magics(source))
+        except (SyntaxError, ValueError):
+            tree = None
+        tags = (cell.get("metadata") or {}).get("tags") or []
+        code.append((cid if isinstance(cid, str) and cid else f"index-{index}", source, tree, tags))
+
+    named: dict[str, str] = {}
+    for _cid, _source, tree, tags in code:
+        if tree is not None and (PARAMETERS_TAG in tags or INJECTED_TAG in tags):
+            named.update(_string_assignments(tree))
+    named.update({k: v for k, v in parameters.items() if isinstance(v, str)})
+
+    readers: dict[str, list[str]] = {}
+
+    def add(path: str | None, cid: str) -> None:
+        if path is not None and cid not in readers.setdefault(path, []):
+            readers[path].append(cid)
+
+    for cid, source, tree, tags in code:
+        if PARAMETERS_TAG in tags or INJECTED_TAG in tags:
+            continue
+        entry = recorded.get(cid)
+        for path in (entry.get("inputs") if isinstance(entry, dict) else None) or []:
+            add(_input_path(base, str(path)), cid)
+        if tree is not None:
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                    add(_input_path(base, node.value), cid)
+        facts = facts_for_source(source)
+        for use in [*facts.uses, *facts.deferred_uses]:
+            if use.name in named:
+                add(_input_path(base, named[use.name]), cid)
+    return readers

@@ -3,7 +3,10 @@
 The run's own executed notebook (parameters already injected) is re-executed in a fresh kernel,
 in the run's working directory, with the recorded parameters and kernel, and every cell's new
 outputs are compared with the run's by :func:`nbrepro.verify.verify_notebook`. Inputs whose
-content changed since the run and environment drift are reported beside the verdict.
+content changed since the run and environment drift are reported beside the verdict, and the
+diagnosis gets them with the run's manifest as the provenance of the stored outputs (the cells
+that read each input: :func:`nbrepro.runs.manifest.input_readers`), so a cell that read a
+changed input is diagnosed ``input-changed``, as ``nbrepro verify`` diagnoses a recorded notebook.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from .store import Run
 
 if TYPE_CHECKING:
     from ..compare import CompareOptions
+    from ..record.drift import InputDrift
 
 
 @dataclass
@@ -66,20 +70,63 @@ def run_working_dir(run: Run, fallback_root: Path | None = None) -> Path:
     return cwd if cwd.is_absolute() else (root / cwd).resolve()
 
 
-def _changed_inputs(run: Run, cwd: Path) -> list[str]:
+def _input_states(run: Run, cwd: Path, nb: dict[str, Any]) -> list[InputDrift]:
+    """Every input of the run as it is now (``changed``, ``missing`` or ``unchanged``), with the
+    cells that read it."""
+    from ..record.drift import CellRef, InputDrift
     from ..record.hashing import hash_file
+    from .manifest import input_readers
 
-    changed = []
-    for rel, info in sorted((run.manifest.get("inputs") or {}).items()):
+    manifest = run.manifest
+    readers = input_readers(nb, cwd, manifest.get("parameters") or {})
+    index_of = {}
+    for index, cell in enumerate(nb.get("cells", [])):
+        cid = cell.get("id") if isinstance(cell, dict) else None
+        index_of[cid if isinstance(cid, str) and cid else f"index-{index}"] = index
+    states = []
+    for rel, info in sorted((manifest.get("inputs") or {}).items()):
+        info = info if isinstance(info, dict) else {}
+        item = InputDrift(
+            path=rel,
+            status="unchanged",
+            kind=str(info.get("kind") or "file"),
+            recorded_hash=info.get("hash"),
+            current_hash=None,
+            recorded_size=info.get("size"),
+            current_size=None,
+            cells=[CellRef(cid, index_of.get(cid)) for cid in readers.get(rel, [])],
+        )
         full = Path(rel) if Path(rel).is_absolute() else cwd / rel
         try:
-            current = hash_file(full).hash
+            current = hash_file(full)
         except (OSError, ValueError):
-            changed.append(f"{rel} (missing)")
-            continue
-        if isinstance(info, dict) and info.get("hash") and current != info.get("hash"):
-            changed.append(rel)
-    return changed
+            item.status = "missing"
+        else:
+            item.current_hash, item.current_size = current.hash, current.size
+            if item.recorded_hash and current.hash != item.recorded_hash:
+                item.status = "changed"
+        states.append(item)
+    return states
+
+
+def run_provenance(run: Run, inputs: list[InputDrift]) -> dict[str, Any]:
+    """What the run's manifest says of how its stored outputs were made, in the shape of
+    ``metadata.nbrepro`` (:mod:`nbrepro.diagnose` reads it): per cell its source hash, status
+    and the inputs it read, and the environment. A run has no execution journal: it ran top to
+    bottom."""
+    read_by: dict[str, list[str]] = {}
+    for item in inputs:
+        for ref in item.cells:
+            read_by.setdefault(ref.id, []).append(item.path)
+    cells = {}
+    for record in run.manifest.get("cells") or []:
+        if isinstance(record, dict) and isinstance(record.get("id"), str):
+            cells[record["id"]] = {
+                "source_hash": record.get("source_hash"),
+                "status": record.get("status"),
+                "inputs": read_by.get(record["id"], []),
+            }
+    return {"cells": cells, "environment": run.manifest.get("environment") or {}}
 
 
 def _with_secrets_redacted(compare: CompareOptions | None) -> CompareOptions:
@@ -107,6 +154,7 @@ def reproduce_run(
     on_event: Any = None,
 ) -> Reproduction:
     """Re-execute ``run`` and compare its outputs with the stored ones."""
+    from ..record.drift import DriftReport
     from ..record.envdiff import diff_environments
     from ..record.environment import snapshot
     from ..verify import VerifyOptions, verify_notebook
@@ -117,6 +165,8 @@ def reproduce_run(
         from ..errors import InputError
 
         raise InputError(f"run {run.run_id}: its working directory {cwd} no longer exists")
+    inputs = _input_states(run, cwd, run.notebook())
+    env = diff_environments(manifest.get("environment") or {}, snapshot(None))
     options = VerifyOptions(
         parameters=dict(manifest.get("parameters") or {}),
         kernel=(manifest.get("notebook") or {}).get("kernel"),
@@ -125,6 +175,8 @@ def reproduce_run(
         notebook_timeout=notebook_timeout,
         compare=_with_secrets_redacted(compare),
         check_drift=False,
+        provenance=run_provenance(run, inputs),
+        drift=DriftReport(has_provenance=True, environment=env, inputs=inputs),
     )
     report = verify_notebook(run.notebook_path, options, on_event)
     report.path = (
@@ -132,10 +184,13 @@ def reproduce_run(
         if run.notebook_path.is_absolute()
         else str(run.notebook_path)
     )
-    env = diff_environments(manifest.get("environment") or {}, snapshot(None))
     return Reproduction(
         run_id=run.run_id,
         report=report,
-        changed_inputs=_changed_inputs(run, cwd),
+        changed_inputs=[
+            f"{i.path} (missing)" if i.status == "missing" else i.path
+            for i in inputs
+            if i.status in ("changed", "missing")
+        ],
         environment_lines=env.summary_lines(),
     )

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..cell_names import cell_label
 from ..errors import InputError, NotebookNotFound
 from ..hashing import source_hash
 from ..notebook_io import kernel_language, kernel_name, read_notebook
@@ -132,7 +133,7 @@ def _verdict(executed: dict[str, Any], result: Any) -> tuple[str, str | None]:
 
     cells = executed.get("cells", [])
     for ce in result.cells:
-        where = f"cell {ce.index} ({ce.cell_id})"
+        where = cell_label(ce.index, ce.cell_id)
         if ce.status in ("ok", "skipped"):
             continue
         if ce.status == "error":
@@ -145,7 +146,7 @@ def _verdict(executed: dict[str, Any], result: Any) -> tuple[str, str | None]:
         if ce.status == "kernel-died":
             return VERDICT_FAILED, f"the kernel died in {where}"
     if result.kernel_died_at is not None:
-        return VERDICT_FAILED, f"the kernel died in cell {result.kernel_died_at}"
+        return VERDICT_FAILED, f"the kernel died in {cell_label(result.kernel_died_at)}"
     if result.timed_out:
         return VERDICT_FAILED, "the notebook timed out"
     return VERDICT_SUCCEEDED, None
