@@ -97,9 +97,11 @@ class Server:
 
 
 def make_big_notebook(path: Path, cells: int = 500) -> None:
-    """A 500-cell notebook with realistic code, outputs and recorded provenance."""
+    """A 500-cell notebook with realistic code, outputs and recorded provenance (with an
+    environment, so the status compares it with the ``python3`` kernel's)."""
     from nbrepro.hashing import source_hash
     from nbrepro.notebook_io import write_notebook
+    from nbrepro.record.environment import snapshot
 
     data = path.parent / "data.csv"
     data.write_text("".join(f"{i},{i * i}\n" for i in range(10_000)))
@@ -127,6 +129,7 @@ def make_big_notebook(path: Path, cells: int = 500) -> None:
 
     prov = {
         "schema_version": 1,
+        "environment": snapshot(["yaml", "zmq", "tornado"]),
         "inputs": {"data.csv": {"hash": bytes_hash(data.read_bytes()), "size": data.stat().st_size,
                                 "kind": "file", "produced": False}},
         "cells": prov_cells,

@@ -413,7 +413,11 @@ def align_cells(baseline: dict[str, Any], executed: dict[str, Any]) -> dict[int,
     return pairs
 
 
-def _drift(path: Path, nb: dict[str, Any]) -> DriftReport | None:
+def _drift(
+    path: Path, nb: dict[str, Any], kernel: str | None, env: Mapping[str, str] | None
+) -> DriftReport | None:
+    """What changed since ``nb`` was recorded: the environment of the kernel verification runs
+    (``kernel``, with ``env`` added), and the input files."""
     from .provenance import get_provenance
 
     if get_provenance(nb) is None:
@@ -422,7 +426,7 @@ def _drift(path: Path, nb: dict[str, Any]) -> DriftReport | None:
         from .record.drift import check_drift
     except ImportError:
         return None
-    return check_drift(nb, path.resolve().parent)
+    return check_drift(nb, path.resolve().parent, kernel=kernel or None, extra_env=env)
 
 
 def _diagnose(
@@ -570,7 +574,9 @@ def execute_prepared(
     )
     if prep.baseline is not None and options.against is not None:
         report.baseline = "against"
-    drift = _drift(prep.path, prep.original) if options.check_drift else None
+    drift = (
+        _drift(prep.path, prep.original, prep.kernel, options.env) if options.check_drift else None
+    )
     if drift is not None:
         report.drift = drift.to_dict()
         report.warnings.extend(str(line) for line in drift.summary_lines())

@@ -80,3 +80,21 @@ def recording_kernel(project: Path):
     yield start
     for session in sessions:
         session.close()
+
+
+@pytest.fixture(scope="session")
+def kernel_venv(tmp_path_factory: pytest.TempPathFactory):
+    """A real virtual environment seeing this interpreter's packages plus ``nbrepro-probe``,
+    with a kernel ``nbr-venv`` registered for it (see :mod:`tests.record.kernel_venv`)."""
+    from tests.record.kernel_venv import build_kernel_venv
+
+    return build_kernel_venv(tmp_path_factory.mktemp("kernel-venv"))
+
+
+@pytest.fixture
+def venv_kernels(kernel_venv, monkeypatch: pytest.MonkeyPatch):
+    """``kernel_venv`` with its kernel visible to Jupyter (its data folder on JUPYTER_PATH)."""
+    path = os.environ.get("JUPYTER_PATH")
+    joined = os.pathsep.join(p for p in (str(kernel_venv.data_dir), path) if p)
+    monkeypatch.setenv("JUPYTER_PATH", joined)
+    return kernel_venv

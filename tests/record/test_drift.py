@@ -52,6 +52,7 @@ def test_notebook_without_provenance_reports_nothing(tmp_path: Path) -> None:
         "has_provenance": False,
         "drift": False,
         "environment": None,
+        "environment_unavailable": None,
         "inputs": [],
     }
 

@@ -8,11 +8,11 @@ from importlib import metadata
 import pytest
 
 from nbrepro.record.environment import (
-    canonical_name,
     distributions_for_modules,
     installed_distributions,
     snapshot,
 )
+from nbrepro.record.interpreter import canonical_name
 
 
 def test_imported_modules_map_to_their_distributions() -> None:

@@ -163,3 +163,7 @@ def _start_mlflow_early(request: pytest.FixtureRequest) -> None:
     MLflow tests wait for it), so its slow start overlaps the other tests."""
     if any("mlflow" in item.nodeid for item in request.session.items):
         request.getfixturevalue("mlflow_server")
+
+
+# A second real Python environment with its own kernel (shared with the recorder's tests).
+from tests.record.conftest import kernel_venv, venv_kernels  # noqa: E402, F401

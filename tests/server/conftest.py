@@ -41,3 +41,7 @@ def run(jp_asyncio_loop: Any) -> Any:
         return jp_asyncio_loop.run_until_complete(asyncio.wait_for(coro, timeout))
 
     return _run
+
+
+# A second real Python environment with its own kernel (shared with the recorder's tests).
+from tests.record.conftest import kernel_venv  # noqa: E402, F401

@@ -18,3 +18,7 @@ def nbdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         if path.is_file():
             shutil.copy2(path, target / path.name)
     return target
+
+
+# A second real Python environment with its own kernel (shared with the recorder's tests).
+from tests.record.conftest import kernel_venv, venv_kernels  # noqa: E402, F401

@@ -1,6 +1,10 @@
 """``nbrepro env``: print the environment snapshot; ``env diff NOTEBOOK``: recorded vs now;
 ``env export [NOTEBOOK]``: a pinned requirements file or conda environment.
 
+Without ``--kernel`` "the environment" is this interpreter's (the one running ``nbrepro``);
+``--kernel NAME`` reads the environment of kernel NAME's interpreter instead, which is what
+``nbrepro verify``, the server and runs compare with (:mod:`nbrepro.record.kernelenv`).
+
 Exit codes of ``env diff``: 0 no drift, 1 drift, 2 bad input (unreadable notebook, no recorded
 environment).
 """
@@ -11,6 +15,10 @@ import argparse
 from typing import Any
 
 _FORMATS = ("text", "json")
+_KERNEL_HELP = (
+    "the environment of kernel NAME's interpreter (see `jupyter kernelspec list`) instead of "
+    "this interpreter's"
+)
 
 
 def register(subparsers: Any) -> None:
@@ -19,20 +27,24 @@ def register(subparsers: Any) -> None:
         "env",
         help="print the current environment snapshot; `env diff NOTEBOOK` compares it",
         description="Print the environment snapshot nbrepro records (Python, platform, "
-        "installed packages, result-changing environment variables; never secrets).",
+        "installed packages, result-changing environment variables; never secrets): this "
+        "interpreter's, or with --kernel NAME the environment of kernel NAME's interpreter.",
     )
     parser.add_argument("--format", choices=_FORMATS, default="text", help="output format")
+    parser.add_argument("--kernel", metavar="NAME", help=_KERNEL_HELP)
     parser.set_defaults(func=run)
     sub = parser.add_subparsers(dest="env_command", metavar="COMMAND")
     diff = sub.add_parser(
         "diff",
         help="compare a notebook's recorded environment with the current one",
-        description="Compare the environment recorded in NOTEBOOK's provenance with this one: "
-        "added, removed and changed packages, Python, platform. Exit 0: no drift; 1: drift; "
-        "2: bad input.",
+        description="Compare the environment recorded in NOTEBOOK's provenance with this "
+        "interpreter's (with --kernel NAME: kernel NAME's, as `nbrepro verify --kernel NAME` "
+        "does): added, removed and changed packages, Python, platform. Exit 0: no drift; "
+        "1: drift; 2: bad input.",
     )
     diff.add_argument("notebook", help="a notebook carrying nbrepro provenance")
     diff.add_argument("--format", choices=_FORMATS, default=argparse.SUPPRESS, help="output format")
+    diff.add_argument("--kernel", metavar="NAME", default=argparse.SUPPRESS, help=_KERNEL_HELP)
     diff.set_defaults(func=run)
     export = sub.add_parser(
         "export",
@@ -58,13 +70,13 @@ def run(args: argparse.Namespace) -> int:
     import json
 
     from ..errors import EXIT_OK
-    from ..record.environment import format_snapshot, snapshot
+    from ..record.environment import format_snapshot
 
     if getattr(args, "env_command", None) == "diff":
         return _diff(args)
     if getattr(args, "env_command", None) == "export":
         return _export(args)
-    env = snapshot()
+    env = _current_environment(args.kernel)
     if args.format == "json":
         print(json.dumps(env, indent=2, sort_keys=True))
     else:
@@ -77,10 +89,9 @@ def _diff(args: argparse.Namespace) -> int:
 
     from ..errors import EXIT_FAILED, EXIT_OK
     from ..record.envdiff import diff_environments
-    from ..record.environment import snapshot
 
     recorded = _recorded_environment(args.notebook)
-    diff = diff_environments(recorded, snapshot())
+    diff = diff_environments(recorded, _current_environment(args.kernel))
     if args.format == "json":
         print(json.dumps({"notebook": args.notebook, **diff.to_dict()}, indent=2, sort_keys=True))
     else:
@@ -93,6 +104,23 @@ def _diff(args: argparse.Namespace) -> int:
         )
         print(diff.render_text())
     return EXIT_OK if diff.is_empty else EXIT_FAILED
+
+
+def _current_environment(kernel: str | None) -> dict[str, Any]:
+    """This interpreter's snapshot, or kernel ``kernel``'s (exit 2 when it cannot be read)."""
+    if not kernel:
+        from ..record.environment import snapshot
+
+        return snapshot()
+    from ..errors import InputError, KernelNotFound
+    from ..record.kernelenv import kernel_environment
+
+    found = kernel_environment(kernel)
+    if found.environment is not None:
+        return found.environment
+    if found.language is None:
+        raise KernelNotFound(f"{found.reason} (see `jupyter kernelspec list`)")
+    raise InputError(f"no environment to show: {found.reason}")
 
 
 def _recorded_environment(path: str) -> dict[str, Any]:

@@ -1,23 +1,30 @@
 """What changed since a notebook's provenance was recorded: environment and input files.
 
 ``nbrepro verify`` calls :func:`check_drift` before executing a notebook that carries
-provenance; the server calls it for a notebook's status. Files the notebook produced itself are
-not inputs and are not checked.
+provenance; the server calls it for a notebook's status. The recorded environment is compared
+with the environment of the *kernel* (:mod:`nbrepro.record.kernelenv`), not of the process
+asking: when that cannot be read, the environment is "not compared" with a reason, never taken
+for unchanged. Files the notebook produced itself are not inputs and are not checked.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..cell_names import cell_label
+from ..notebook_io import kernel_name
 from ..provenance import get_provenance
 from .envdiff import EnvDiff, diff_environments
 from .hashing import DEFAULT_CACHE, HashCache, hash_directory, hash_file
+from .kernelenv import KernelEnvironment
 from .secrets import REDACTED
 
+#: The kernel a notebook without a kernelspec runs in (as ``nbrepro verify`` chooses it).
+DEFAULT_KERNEL = "python3"
 #: Input statuses that count as drift.
 DRIFT_STATUSES = frozenset({"changed", "missing"})
 
@@ -65,11 +72,17 @@ class InputDrift:
 
 @dataclass
 class DriftReport:
-    """Environment drift and input files changed since recording."""
+    """Environment drift and input files changed since recording.
+
+    ``environment`` is ``None`` when no environment was compared: none was recorded (or one
+    that cannot be compared, see :func:`recorded_environment_comparable`), or the kernel's
+    could not be read; ``environment_unavailable`` then says why, in one line.
+    """
 
     has_provenance: bool
     environment: EnvDiff | None = None
     inputs: list[InputDrift] = field(default_factory=list)
+    environment_unavailable: str | None = None
 
     @property
     def changed_inputs(self) -> list[InputDrift]:
@@ -88,6 +101,7 @@ class DriftReport:
             "has_provenance": self.has_provenance,
             "drift": self.has_drift,
             "environment": self.environment.to_dict() if self.environment else None,
+            "environment_unavailable": self.environment_unavailable,
             "inputs": [i.to_dict() for i in self.inputs],
         }
 
@@ -96,6 +110,8 @@ class DriftReport:
         lines: list[str] = []
         if self.environment is not None:
             lines += [f"environment: {line}" for line in self.environment.summary_lines()]
+        if self.environment_unavailable:
+            lines.append(f"environment not compared: {self.environment_unavailable}")
         for item in self.changed_inputs:
             cells = ", ".join(
                 cell_label(c.index, c.id) if c.index is not None else c.id for c in item.cells
@@ -186,7 +202,7 @@ def _check_input(
 
 
 def recorded_environment_comparable(prov: dict[str, Any]) -> bool:
-    """Whether ``prov`` recorded an environment to compare with this interpreter's: not when the
+    """Whether ``prov`` recorded a Python environment to compare with a kernel's: not when the
     server recorded it from relayed messages only (``"recorder": "relay"``, a kernel of another
     language), which describe the kernel but not its interpreter or packages."""
     env = prov.get("environment")
@@ -198,15 +214,20 @@ def recorded_environment_comparable(prov: dict[str, Any]) -> bool:
 def check_drift(
     nb: dict[str, Any],
     notebook_dir: Path,
-    current_env: dict[str, Any] | None = None,
+    current_env: dict[str, Any] | KernelEnvironment | None = None,
     *,
+    kernel: str | None = None,
+    extra_env: Mapping[str, str] | None = None,
     cache: HashCache | None = DEFAULT_CACHE,
 ) -> DriftReport:
     """Compare a notebook's recorded provenance with the environment and files as they are now.
 
-    ``notebook_dir`` resolves the recorded relative input paths. ``current_env`` defaults to
-    :func:`nbrepro.record.environment.snapshot` of this interpreter (every installed package;
-    only the recorded ones are compared). A notebook without provenance gives a report with
+    ``notebook_dir`` resolves the recorded relative input paths. ``current_env``: the environment
+    to compare with, a snapshot or a :class:`KernelEnvironment` (one without an environment
+    makes the comparison "not compared" with its reason). By default it is the environment of
+    the kernel ``kernel`` (default: the notebook's kernelspec, else ``python3``) started with
+    ``extra_env`` added (:func:`nbrepro.record.kernelenv.kernel_environment`); only the recorded
+    packages are compared. A notebook without provenance gives a report with
     ``has_provenance`` false and no drift.
     """
     prov = get_provenance(nb)
@@ -216,10 +237,15 @@ def check_drift(
     recorded_env = prov.get("environment")
     if isinstance(recorded_env, dict) and recorded_environment_comparable(prov):
         if current_env is None:
-            from .environment import snapshot
+            from .kernelenv import kernel_environment
 
-            current_env = snapshot()
-        report.environment = diff_environments(recorded_env, current_env)
+            name = kernel or kernel_name(nb) or DEFAULT_KERNEL
+            current_env = kernel_environment(name, extra_env=extra_env)
+        if isinstance(current_env, KernelEnvironment):
+            report.environment_unavailable = current_env.reason
+            current_env = current_env.environment
+        if current_env is not None:
+            report.environment = diff_environments(recorded_env, current_env)
     readers = _cells_reading(nb, prov)
     inputs = prov.get("inputs") or {}
     base = Path(notebook_dir)

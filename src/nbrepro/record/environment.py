@@ -3,7 +3,9 @@
 :func:`snapshot` is cheap after its first call: the scan of installed distributions (about 0.3 s
 with a few hundred distributions) is cached and redone only when a folder on ``sys.path`` changes
 (``pip install`` touches ``site-packages``). Modules map to distributions with
-:func:`importlib.metadata.packages_distributions`.
+:func:`importlib.metadata.packages_distributions`. The scan itself lives in
+:mod:`nbrepro.record.interpreter`, which also reads other interpreters (a kernel's, see
+:mod:`nbrepro.record.kernelenv`); :func:`snapshot` describes *this* interpreter.
 
 Secrets: only allowlisted environment variables are recorded, and an allowlisted name is dropped
 anyway when :func:`nbrepro.record.secrets.is_secret_name` says it looks like a secret.
@@ -11,17 +13,13 @@ anyway when :func:`nbrepro.record.secrets.is_secret_name` says it looks like a s
 
 from __future__ import annotations
 
-import hashlib
 import os
-import platform
-import re
 import sys
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
-from importlib import metadata
 from typing import Any
 
+from .interpreter import Installed, path_key, platform_info, python_info, scan
 from .secrets import is_secret_name, scrub_value
 
 #: Environment variables that change results (seeds, thread counts, devices, locale, time zone).
@@ -53,60 +51,8 @@ ENV_ALLOWLIST = (
 #: Extra names to record, comma-separated (still subject to the secret rule).
 ENV_ALLOWLIST_EXTRA = "NBREPRO_ENV_ALLOWLIST"
 
-_CANON = re.compile(r"[-_.]+")
-
-
-def canonical_name(name: str) -> str:
-    """A distribution name normalised as PEP 503 does (``Foo_Bar`` → ``foo-bar``)."""
-    return _CANON.sub("-", name).lower()
-
-
-@dataclass
-class _Installed:
-    key: tuple[tuple[str, int], ...]
-    versions: dict[str, str]
-    module_dists: dict[str, list[str]]
-    digest: str
-
-
 _lock = threading.Lock()
-_installed: _Installed | None = None
-
-
-def _path_key() -> tuple[tuple[str, int], ...]:
-    """``sys.path`` with the mtimes of its package folders (installing a distribution changes one).
-
-    Other folders (the notebook's own, ``''``) are keyed by name only: a notebook writing files
-    there must not trigger a rescan.
-    """
-    key = []
-    for entry in sys.path:
-        mtime = 0
-        if "site-packages" in entry or "dist-packages" in entry:
-            try:
-                mtime = os.stat(entry).st_mtime_ns
-            except OSError:
-                mtime = -1
-        key.append((entry, mtime))
-    return tuple(key)
-
-
-def _scan(key: tuple[tuple[str, int], ...]) -> _Installed:
-    versions: dict[str, str] = {}
-    for dist in metadata.distributions():
-        name = dist.metadata["Name"] if dist.metadata else None
-        if not name:
-            continue
-        canon = canonical_name(name)
-        # The first distribution on sys.path wins, as the import system would pick it.
-        versions.setdefault(canon, dist.version or "")
-    module_dists = {
-        module: sorted({canonical_name(d) for d in dists})
-        for module, dists in metadata.packages_distributions().items()
-    }
-    lines = "".join(f"{name}=={versions[name]}\n" for name in sorted(versions))
-    digest = f"sha256:{hashlib.sha256(lines.encode('utf-8')).hexdigest()}"
-    return _Installed(key, versions, module_dists, digest)
+_installed: Installed | None = None
 
 
 def installed_distributions(refresh: bool = False) -> tuple[dict[str, str], str]:
@@ -115,12 +61,12 @@ def installed_distributions(refresh: bool = False) -> tuple[dict[str, str], str]
     return dict(inst.versions), inst.digest
 
 
-def _get_installed(refresh: bool = False) -> _Installed:
+def _get_installed(refresh: bool = False) -> Installed:
     global _installed
-    key = _path_key()
+    key = path_key()
     with _lock:
         if refresh or _installed is None or _installed.key != key:
-            _installed = _scan(key)
+            _installed = scan(key)
         return _installed
 
 
@@ -151,20 +97,6 @@ def recorded_env_vars(environ: dict[str, str] | None = None) -> dict[str, str]:
     return {
         n: scrub_value(env[n]) for n in sorted(set(names)) if n in env and not is_secret_name(n)
     }
-
-
-def python_info() -> dict[str, str]:
-    """The interpreter: version and implementation."""
-    return {
-        "version": platform.python_version(),
-        "implementation": platform.python_implementation(),
-    }
-
-
-def platform_info() -> dict[str, str]:
-    """The operating system and machine."""
-    uname = platform.uname()
-    return {"system": uname.system, "release": uname.release, "machine": uname.machine}
 
 
 def snapshot(

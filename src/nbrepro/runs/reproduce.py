@@ -154,9 +154,10 @@ def reproduce_run(
     on_event: Any = None,
 ) -> Reproduction:
     """Re-execute ``run`` and compare its outputs with the stored ones."""
+    from ..execute.engine import DEFAULT_KERNEL
     from ..record.drift import DriftReport
     from ..record.envdiff import diff_environments
-    from ..record.environment import snapshot
+    from ..record.kernelenv import kernel_environment
     from ..verify import VerifyOptions, verify_notebook
 
     manifest = run.manifest
@@ -166,17 +167,29 @@ def reproduce_run(
 
         raise InputError(f"run {run.run_id}: its working directory {cwd} no longer exists")
     inputs = _input_states(run, cwd, run.notebook())
-    env = diff_environments(manifest.get("environment") or {}, snapshot(None))
+    kernel = (manifest.get("notebook") or {}).get("kernel")
+    recorded = manifest.get("environment") or {}
+    # The run's kernel's environment now (its interpreter's, not this process's); a run that
+    # recorded no Python environment is not compared.
+    current = kernel_environment(str(kernel or DEFAULT_KERNEL))
+    env, not_compared = None, None
+    if recorded.get("python") and current.environment is not None:
+        env = diff_environments(recorded, current.environment)
+    elif recorded.get("python"):
+        not_compared = current.reason
+    drift = DriftReport(
+        has_provenance=True, environment=env, inputs=inputs, environment_unavailable=not_compared
+    )
     options = VerifyOptions(
         parameters=dict(manifest.get("parameters") or {}),
-        kernel=(manifest.get("notebook") or {}).get("kernel"),
+        kernel=kernel,
         cwd=cwd,
         timeout=timeout,
         notebook_timeout=notebook_timeout,
         compare=_with_secrets_redacted(compare),
         check_drift=False,
         provenance=run_provenance(run, inputs),
-        drift=DriftReport(has_provenance=True, environment=env, inputs=inputs),
+        drift=drift,
     )
     report = verify_notebook(run.notebook_path, options, on_event)
     report.path = (
@@ -192,5 +205,6 @@ def reproduce_run(
             for i in inputs
             if i.status in ("changed", "missing")
         ],
-        environment_lines=env.summary_lines(),
+        environment_lines=(env.summary_lines() if env is not None else [])
+        + ([f"not compared: {not_compared}"] if not_compared else []),
     )

@@ -152,6 +152,27 @@ def _verdict(executed: dict[str, Any], result: Any) -> tuple[str, str | None]:
     return VERDICT_SUCCEEDED, None
 
 
+def run_environment(kernel_env: Any) -> dict[str, Any]:
+    """The ``environment`` a run records: its kernel's (a
+    :class:`~nbrepro.record.kernelenv.KernelEnvironment`). A kernel without a Python
+    environment (another language, or one that could not be read) records its platform and
+    recorded variables with no Python and no packages."""
+    from ..record.environment import recorded_env_vars
+    from ..record.interpreter import platform_info
+
+    if kernel_env.environment is not None:
+        return dict(kernel_env.environment)
+    return {
+        "python": {},
+        "platform": platform_info(),
+        "kernel": {},
+        "packages": {},
+        "packages_scope": "all",
+        "packages_digest": "",
+        "env_vars": recorded_env_vars(),
+    }
+
+
 def start_run(
     notebook: str | os.PathLike[str],
     params: Mapping[str, Any] | None = None,
@@ -177,9 +198,9 @@ def start_run(
     :class:`NbreproError` subclasses for bad input (missing notebook, unknown kernel, missing
     ``inputs`` file) before anything runs.
     """
-    from ..execute.engine import execute_notebook
+    from ..execute.engine import DEFAULT_KERNEL, execute_notebook
     from ..execute.parameters import inject_parameters
-    from ..record.environment import snapshot
+    from ..record.kernelenv import KernelEnvironment, find_kernelspec, spec_environment
 
     nb_path = Path(notebook).resolve()
     if nb_path.is_dir():
@@ -222,9 +243,19 @@ def start_run(
 
     started = datetime.now(timezone.utc)
     run_id = new_run_id(started)
-    # The environment scan and git run while the kernel works (the kernel is another process).
+    # The kernel's environment (its interpreter's, not this process's) and git are read while
+    # the kernel works (the kernel is another process). Its kernelspec is looked up here: the
+    # worker must not import jupyter_client while the kernel start does.
+    env_kernel = kernel or kernel_name(nb) or DEFAULT_KERNEL
+    spec = find_kernelspec(env_kernel)
+
+    def read_kernel_environment() -> KernelEnvironment:
+        if isinstance(spec, KernelEnvironment):
+            return spec  # not installed: the kernel start says so
+        return spec_environment(spec, env_kernel)
+
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nbrepro-run") as pool:
-        env_future = pool.submit(snapshot, None)
+        env_future = pool.submit(read_kernel_environment)
         git_future = pool.submit(git_state, nb_path.parent)
         result = execute_notebook(
             to_run,
@@ -236,9 +267,12 @@ def start_run(
             on_cell_start=on_cell_start,
         )
         finished = datetime.now(timezone.utc)
-        environment = env_future.result()
+        kernel_env = env_future.result()
         git = git_future.result()
     executed = scrub(result.nb)
+    environment = run_environment(kernel_env)
+    if kernel_env.environment is None and kernel_env.is_python:
+        warnings.append(f"the kernel's environment is not recorded: {kernel_env.reason}")
 
     lang_info = (executed.get("metadata") or {}).get("language_info") or {}
     environment["kernel"] = {

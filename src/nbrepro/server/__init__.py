@@ -76,7 +76,7 @@ def _load_jupyter_server_extension(server_app: Any) -> None:
         root_dir=root_dir,
         journal=journal,
         recording=recording,
-        status=StatusService(journal),
+        status=StatusService(journal, kernel_specs=server_app.kernel_spec_manager),
         jobs=jobs,
     )
     web_app = server_app.web_app

@@ -1,12 +1,17 @@
 """A notebook's status: journal, static findings, changed inputs, environment drift, verdict.
 
-Reading and analysing a notebook is cached per file (inode, mtime, size), and the current
-environment snapshot for a short while, so that a status request for a large notebook that has
-not changed costs a few milliseconds.
+Reading and analysing a notebook is cached per file (inode, mtime, size), and the environment
+of each kernel for a short while, so that a status request for a large notebook that has not
+changed costs a few milliseconds.
+
+The recorded environment is compared with the environment of the notebook's *kernel*, which is
+often not the server's: the live kernel's when one runs for the notebook, else the kernel its
+kernelspec names (:mod:`nbrepro.record.kernelenv` reads that kernel's interpreter).
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import threading
 import time
@@ -15,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..journal import JournalStore, execution_order
-from ..notebook_io import read_notebook
+from ..notebook_io import kernel_name, read_notebook
 
 #: Verdict levels, from best to worst.
 VERDICT_OK, VERDICT_WARNING, VERDICT_ERROR = "ok", "warning", "error"
@@ -33,12 +38,29 @@ class _Analysed:
 class StatusService:
     """Builds the status of notebooks, with caches; safe to share within one server."""
 
-    def __init__(self, journal: JournalStore, *, env_ttl: float = 60.0, max_cached: int = 64):
+    def __init__(
+        self,
+        journal: JournalStore,
+        *,
+        env_ttl: float = 60.0,
+        env_wait: float = 2.0,
+        env_timeout: float = 30.0,
+        max_cached: int = 64,
+        kernel_specs: Any = None,
+    ):
+        """``kernel_specs``: the server's kernelspec manager (``None``: jupyter_client's)."""
         self.journal = journal
         self.env_ttl = env_ttl
+        self.env_wait = env_wait
+        self.env_timeout = env_timeout
         self.max_cached = max_cached
+        self.kernel_specs = kernel_specs
         self._analysed: dict[str, _Analysed] = {}
-        self._env: tuple[float, dict[str, Any]] | None = None
+        self._envs: dict[str, tuple[float, Any]] = {}
+        self._pending: dict[str, concurrent.futures.Future[Any]] = {}
+        self._readers = concurrent.futures.ThreadPoolExecutor(
+            max_workers=2, thread_name_prefix="nbrepro-kernel-env"
+        )
         self._lock = threading.Lock()
 
     def _analyse(self, path: Path) -> _Analysed:
@@ -67,32 +89,64 @@ class StatusService:
             self._analysed[str(path)] = entry
         return entry
 
-    def current_environment(self) -> dict[str, Any] | None:
-        """This interpreter's environment snapshot, refreshed every ``env_ttl`` seconds."""
-        now = time.monotonic()
-        if self._env is not None and now - self._env[0] < self.env_ttl:
-            return self._env[1]
-        try:
-            from ..record.environment import snapshot
+    def kernel_environment(self, kernel: str) -> Any:
+        """The :class:`~nbrepro.record.kernelenv.KernelEnvironment` of the kernel called
+        ``kernel``, refreshed every ``env_ttl`` seconds.
 
-            env = snapshot()
-        except ImportError:
-            return None
-        self._env = (now, env)
+        Reading another interpreter's environment the first time takes a fraction of a second
+        (up to its timeout for one that hangs): it runs in a worker thread, and a request waits
+        for it at most ``env_wait`` seconds; past that the environment is "not compared" (still
+        being read) and a later request gets it, so a slow interpreter never stalls the server
+        (one that does not answer within ``env_timeout`` seconds is "not compared" for good).
+        """
+        from ..record.kernelenv import KernelEnvironment, kernel_environment
+
+        now = time.monotonic()
+        with self._lock:
+            cached = self._envs.get(kernel)
+            if cached is not None and now - cached[0] < self.env_ttl:
+                return cached[1]
+            pending = self._pending.get(kernel)
+            if pending is None:
+                pending = self._readers.submit(
+                    kernel_environment,
+                    kernel,
+                    spec_manager=self.kernel_specs,
+                    timeout=self.env_timeout,
+                )
+                self._pending[kernel] = pending
+        try:
+            env = pending.result(timeout=self.env_wait)
+        except concurrent.futures.TimeoutError:
+            reason = f"the environment of kernel {kernel!r} is still being read"
+            return KernelEnvironment(kernel, None, reason)
+        with self._lock:
+            self._envs[kernel] = (time.monotonic(), env)
+            if self._pending.get(kernel) is pending:
+                del self._pending[kernel]
         return env
 
     def status(self, api_path: str, path: Path, live: dict[str, Any]) -> dict[str, Any]:
-        """The status document of the notebook at ``path`` (see ``docs/openapi.yaml``)."""
+        """The status document of the notebook at ``path`` (see ``docs/openapi.yaml``).
+
+        ``live``: the live recording of the notebook's kernel; its ``kernel_name`` names the
+        kernel whose environment the recorded one is compared with (else the notebook's).
+        """
         analysed = self._analyse(path)
         unavailable = [analysed.analysis_error] if analysed.analysis_error else []
         drift: dict[str, Any] | None = None
         try:
-            from ..record.drift import check_drift
+            from ..record.drift import DEFAULT_KERNEL, check_drift
 
-            drift = check_drift(
-                analysed.nb, path.parent, self.current_environment() if _has_env(analysed.nb)
-                else None,
-            ).to_dict()  # fmt: skip
+            current = None
+            if _has_env(analysed.nb):
+                kernel = live.get("kernel_name") if live.get("kernel_id") else None
+                kernel = kernel or kernel_name(analysed.nb) or DEFAULT_KERNEL
+                current = self.kernel_environment(kernel)
+            report = check_drift(analysed.nb, path.parent, current)
+            drift = report.to_dict()
+            if report.environment_unavailable:
+                unavailable.append(f"environment not compared: {report.environment_unavailable}")
         except ImportError as exc:
             unavailable.append(f"drift check unavailable: {exc}")
         journal = self._journal(path, analysed.cell_ids)
