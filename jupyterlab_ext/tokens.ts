@@ -111,6 +111,11 @@ export interface IServerStatus {
   findings: IServerFinding[];
   changedInputs: IChangedInput[];
   drift: IPackageDrift[];
+  /** Whether the server compared the recorded environment with the kernel's (`drift` is empty
+   * both when nothing differs and when nothing was compared). */
+  environmentCompared: boolean;
+  /** Why the environment was not compared, in the server's words (when it says). */
+  environmentUnavailable?: string;
   /** The current kernel environment, when the server knows it. */
   currentEnvironment?: IEnvironment;
   /** The server's own verdict, shown as a hint. */

@@ -333,6 +333,26 @@ describe('verdict', () => {
 });
 
 describe('normalizeStatus', () => {
+  it('tells an environment compared and found the same from one not compared', () => {
+    const same = normalizeStatus('nb.ipynb', {
+      drift: {
+        environment: { packages: { added: {}, removed: {}, changed: [] } },
+        inputs: []
+      }
+    });
+    expect(same.environmentCompared).toBe(true);
+    expect(same.drift).toEqual([]);
+    const notCompared = normalizeStatus('nb.ipynb', {
+      drift: {
+        environment: null,
+        environment_unavailable: "kernel 'gone' is not installed",
+        inputs: []
+      }
+    });
+    expect(notCompared.environmentCompared).toBe(false);
+    expect(notCompared.environmentUnavailable).toBe("kernel 'gone' is not installed");
+  });
+
   it('reads the server status document and tolerates missing parts', () => {
     const status = normalizeStatus('nb.ipynb', {
       path: 'dir/nb.ipynb',
@@ -350,6 +370,7 @@ describe('normalizeStatus', () => {
       verdict: 'warning',
       runs: false
     });
+    expect(status.environmentCompared).toBe(false);
     expect(normalizeStatus('x', 'garbage').findings).toEqual([]);
     expect(normalizeStatus('x', { capabilities: { runs: true } }).runs).toBe(true);
   });

@@ -153,6 +153,11 @@ export function normalizeStatus(path: string, raw: unknown): IServerStatus {
       .filter((f): f is IServerFinding => f !== undefined),
     changedInputs: changedInputsOf(drift),
     drift: environmentDriftOf(environment),
+    environmentCompared: isObject(environment),
+    environmentUnavailable:
+      isObject(drift) && typeof drift.environment_unavailable === 'string'
+        ? drift.environment_unavailable
+        : undefined,
     currentEnvironment: isObject(current) ? (current as IEnvironment) : undefined,
     verdict: verdict === undefined || verdict === null ? undefined : String(verdict),
     unavailable: Array.isArray(body.unavailable) ? body.unavailable.map(String) : [],

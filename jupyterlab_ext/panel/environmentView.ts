@@ -9,7 +9,8 @@ export function renderEnvironment(
   recorded: IEnvironment | undefined,
   status: IServerStatus | undefined
 ): HTMLElement {
-  const rows = environmentRows(recorded, status?.drift);
+  const compared = status?.environmentCompared === true;
+  const rows = environmentRows(recorded, compared ? status?.drift : undefined);
   const differences = rows.filter(r => r.differs).length;
   const details = h('details', { class: 'nbrepro-environment' });
   if (differences > 0) {
@@ -27,12 +28,21 @@ export function renderEnvironment(
           ? `${differences} differ`
           : rows.length === 0
             ? 'not recorded'
-            : status === undefined
-              ? 'not compared'
-              : 'same'
+            : compared
+              ? 'same'
+              : 'not compared'
       )
     )
   );
+  if (rows.length > 0 && !compared && status?.environmentUnavailable) {
+    details.append(
+      h(
+        'p',
+        { class: 'nbrepro-empty' },
+        `Not compared with the kernel's environment: ${status.environmentUnavailable}`
+      )
+    );
+  }
   if (rows.length === 0) {
     details.append(
       h(

@@ -192,10 +192,13 @@ def test_env_and_env_diff_read_a_kernel_with_kernel(
     assert main(["env", "--kernel", venv_kernels.kernel, "--format", "json"]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["packages"][PROBE_DIST] == PROBE_VERSION
+    # env diff compares with the notebook's own kernel, as verify does.
+    assert main(["env", "diff", str(nb)]) == 0
+    assert "No environment drift." in capsys.readouterr().out
     assert main(["env", "diff", str(nb), "--kernel", venv_kernels.kernel]) == 0
     assert "No environment drift." in capsys.readouterr().out
-    # Without --kernel: this interpreter, which lacks the probe.
-    assert main(["env", "diff", str(nb)]) == 1
+    # Another kernel (this interpreter's), which lacks the probe.
+    assert main(["env", "diff", str(nb), "--kernel", "python3"]) == 1
     assert f"package removed: {PROBE_DIST} {PROBE_VERSION}" in capsys.readouterr().out
     assert main(["env", "--kernel", "no-such-kernel"]) == 2
     assert "kernel 'no-such-kernel' is not installed" in capsys.readouterr().err

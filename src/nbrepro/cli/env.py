@@ -1,9 +1,10 @@
 """``nbrepro env``: print the environment snapshot; ``env diff NOTEBOOK``: recorded vs now;
 ``env export [NOTEBOOK]``: a pinned requirements file or conda environment.
 
-Without ``--kernel`` "the environment" is this interpreter's (the one running ``nbrepro``);
-``--kernel NAME`` reads the environment of kernel NAME's interpreter instead, which is what
-``nbrepro verify``, the server and runs compare with (:mod:`nbrepro.record.kernelenv`).
+``env`` and ``env export`` describe this interpreter (the one running ``nbrepro``) unless
+``--kernel NAME`` names a kernel; ``env diff NOTEBOOK`` compares with the interpreter of the
+notebook's own kernel (or ``--kernel NAME``), as ``nbrepro verify``, the server and runs do
+(:mod:`nbrepro.record.kernelenv`).
 
 Exit codes of ``env diff``: 0 no drift, 1 drift, 2 bad input (unreadable notebook, no recorded
 environment).
@@ -37,14 +38,19 @@ def register(subparsers: Any) -> None:
     diff = sub.add_parser(
         "diff",
         help="compare a notebook's recorded environment with the current one",
-        description="Compare the environment recorded in NOTEBOOK's provenance with this "
-        "interpreter's (with --kernel NAME: kernel NAME's, as `nbrepro verify --kernel NAME` "
-        "does): added, removed and changed packages, Python, platform. Exit 0: no drift; "
-        "1: drift; 2: bad input.",
+        description="Compare the environment recorded in NOTEBOOK's provenance with the "
+        "environment of the notebook's kernel (its kernelspec, or --kernel NAME), as "
+        "`nbrepro verify` does: added, removed and changed packages, Python, platform. "
+        "Exit 0: no drift; 1: drift; 2: bad input.",
     )
     diff.add_argument("notebook", help="a notebook carrying nbrepro provenance")
     diff.add_argument("--format", choices=_FORMATS, default=argparse.SUPPRESS, help="output format")
-    diff.add_argument("--kernel", metavar="NAME", default=argparse.SUPPRESS, help=_KERNEL_HELP)
+    diff.add_argument(
+        "--kernel",
+        metavar="NAME",
+        default=argparse.SUPPRESS,
+        help="compare with kernel NAME's environment instead of the notebook's kernel's",
+    )
     diff.set_defaults(func=run)
     export = sub.add_parser(
         "export",
@@ -88,10 +94,14 @@ def _diff(args: argparse.Namespace) -> int:
     import json
 
     from ..errors import EXIT_FAILED, EXIT_OK
+    from ..notebook_io import kernel_name, read_notebook
+    from ..record.drift import DEFAULT_KERNEL
     from ..record.envdiff import diff_environments
 
-    recorded = _recorded_environment(args.notebook)
-    diff = diff_environments(recorded, _current_environment(args.kernel))
+    nb = read_notebook(args.notebook)
+    recorded = _recorded_environment(args.notebook, nb)
+    kernel = args.kernel or kernel_name(nb) or DEFAULT_KERNEL
+    diff = diff_environments(recorded, _current_environment(kernel))
     if args.format == "json":
         print(json.dumps({"notebook": args.notebook, **diff.to_dict()}, indent=2, sort_keys=True))
     else:
@@ -123,12 +133,12 @@ def _current_environment(kernel: str | None) -> dict[str, Any]:
     raise InputError(f"no environment to show: {found.reason}")
 
 
-def _recorded_environment(path: str) -> dict[str, Any]:
+def _recorded_environment(path: str, nb: dict[str, Any] | None = None) -> dict[str, Any]:
     from ..errors import InputError
     from ..notebook_io import read_notebook
     from ..provenance import get_provenance
 
-    prov = get_provenance(read_notebook(path))
+    prov = get_provenance(nb if nb is not None else read_notebook(path))
     recorded = prov.get("environment") if prov else None
     if not isinstance(recorded, dict) or not recorded:
         raise InputError(f"{path}: no recorded environment (metadata.nbrepro)")
