@@ -5,8 +5,8 @@ reproduces them), the median wall time of each command run as a subprocess, the 
 start-up time of ``nbrepro --help``. Targets (issue 2): verify <= 1.15x ``jupyter execute`` on
 both notebooks; faster than papermill on the 200-cell one; ``nbrepro --help`` <= 0.3 s.
 
-    python benchmarks/bench_verify.py            # 5 repetitions
-    python benchmarks/bench_verify.py --quick    # 3 repetitions
+    python benchmarks/bench_verify.py            # 7 interleaved rounds
+    python benchmarks/bench_verify.py --quick    # 3 rounds
 """
 
 from __future__ import annotations
@@ -69,18 +69,29 @@ def timed(cmd: list[str], cwd: Path, expect: int = 0) -> float:
     return elapsed
 
 
-def median_of(cmd: list[str], cwd: Path, repeat: int) -> float:
-    """Median wall time over ``repeat`` runs (after one warm-up run)."""
-    timed(cmd, cwd)
-    return statistics.median(timed(cmd, cwd) for _ in range(repeat))
+def medians_interleaved(cmds: list[list[str]], cwd: Path, repeat: int) -> list[float]:
+    """Median wall time of each command over ``repeat`` rounds (after one warm-up round).
+
+    Each round runs every command once, in an order that rotates from round to round, so a
+    slow spell of the machine (kernel start-up varies by a few tenths of a second) falls on all
+    of them alike instead of on whichever happened to run then.
+    """
+    for cmd in cmds:
+        timed(cmd, cwd)
+    times: list[list[float]] = [[] for _ in cmds]
+    for round_ in range(repeat):
+        for k in range(len(cmds)):
+            i = (k + round_) % len(cmds)
+            times[i].append(timed(cmds[i], cwd))
+    return [statistics.median(t) for t in times]
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; return 0 when every target is met, 1 otherwise."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="3 repetitions instead of 5")
+    parser.add_argument("--quick", action="store_true", help="3 rounds instead of 7")
     args = parser.parse_args(argv)
-    repeat = 3 if args.quick else 5
+    repeat = 3 if args.quick else 7
     py = sys.executable
     nbrepro = [py, "-m", "nbrepro"]
     jupyter = shutil.which("jupyter")
@@ -89,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     ok = True
     with tempfile.TemporaryDirectory(prefix="nbrepro-bench-") as tmp:
         work = Path(tmp)
-        print(f"median of {repeat} runs (after a warm-up), each command a subprocess")
+        print(f"median of {repeat} interleaved rounds (after a warm-up), each command a subprocess")
         print(
             f"{'notebook':<10} {'verify':>8} {'jupyter':>8} {'papermill':>10} "
             f"{'v/jupyter':>10} {'v/papermill':>12}"
@@ -97,10 +108,12 @@ def main(argv: list[str] | None = None) -> int:
         for cells in (20, 200):
             nb = work / f"bench_{cells}.ipynb"
             make_notebook(nb, cells)
-            t_verify = median_of([*nbrepro, "verify", "-q", nb.name], work, repeat)
-            t_jupyter = median_of([*jupyter_cmd, "execute", nb.name], work, repeat)
-            t_papermill = median_of(
-                [py, "-m", "papermill", "--no-progress-bar", nb.name, f"out_{cells}.ipynb"],
+            t_verify, t_jupyter, t_papermill = medians_interleaved(
+                [
+                    [*nbrepro, "verify", "-q", nb.name],
+                    [*jupyter_cmd, "execute", nb.name],
+                    [py, "-m", "papermill", "--no-progress-bar", nb.name, f"out_{cells}.ipynb"],
+                ],
                 work,
                 repeat,
             )
@@ -118,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
             if cells == 200 and r_papermill >= 1.0:
                 print("  MISSED: verify is not faster than papermill on 200 cells")
                 ok = False
-        t_help = median_of([*nbrepro, "--help"], work, max(repeat, 5))
+        (t_help,) = medians_interleaved([[*nbrepro, "--help"]], work, max(repeat, 5))
         print(f"nbrepro --help start-up: {t_help:.3f} s (target <= {TARGET_HELP_SECONDS} s)")
         if t_help > TARGET_HELP_SECONDS:
             print("  MISSED: --help start-up")
