@@ -196,21 +196,33 @@ def bench_open(n: int, repeats: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(100):
             Path(tmp, f"f{i}.txt").write_text("small file\n")
-        script = Path(tmp, "bench_open.py")
-        script.write_text(_OPEN_SCRIPT.format(src=str(_REPO_SRC)))
-        samples: dict[str, list[float]] = {}
-        for _ in range(repeats):
-            for which in ("plain", "hook"):
-                out = subprocess.run(
-                    [sys.executable, str(script), which, tmp, str(n)],
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                )
-                for item in out.stdout.split():
-                    func, state, value = item.split(":")
-                    key = state if func == "opens" else f"event_{state}"
-                    samples.setdefault(key, []).append(float(value))
+        samples = _run_alternately(_OPEN_SCRIPT, tmp, n, repeats)
+    return {
+        (state if func == "opens" else f"event_{state}"): value
+        for (func, state), value in samples.items()
+    }
+
+
+def _run_alternately(template: str, tmp: str, n: int, repeats: int) -> dict[tuple[str, str], float]:
+    """Run the benchmark script ``template`` in fresh interpreters, ``plain`` and ``hook``
+    alternately ``repeats`` times; the median per ``(function, state)`` it printed, in µs.
+
+    The script prints ``function:state:seconds`` items; ``tmp`` is its working folder.
+    """
+    script = Path(tmp, "bench_script.py")
+    script.write_text(template.format(src=str(_REPO_SRC)))
+    samples: dict[tuple[str, str], list[float]] = {}
+    for _ in range(repeats):
+        for which in ("plain", "hook"):
+            out = subprocess.run(
+                [sys.executable, str(script), which, tmp, str(n)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            for item in out.stdout.split():
+                func, state, value = item.split(":")
+                samples.setdefault((func, state), []).append(float(value))
     return {key: statistics.median(values) * 1e6 for key, values in samples.items()}
 
 
@@ -272,21 +284,8 @@ def bench_native(n: int, repeats: int) -> dict[str, float]:
     running; ``active``: collecting, as inside a cell. Medians of the per-run best rounds.
     """
     with tempfile.TemporaryDirectory() as tmp:
-        script = Path(tmp, "bench_native.py")
-        script.write_text(_NATIVE_SCRIPT.format(src=str(_REPO_SRC)))
-        samples: dict[str, list[float]] = {}
-        for _ in range(repeats):
-            for which in ("plain", "hook"):
-                out = subprocess.run(
-                    [sys.executable, str(script), which, tmp, str(n)],
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                )
-                for item in out.stdout.split():
-                    func, state, value = item.split(":")
-                    samples.setdefault(f"{func}_{state}", []).append(float(value))
-    return {key: statistics.median(values) * 1e6 for key, values in samples.items()}
+        samples = _run_alternately(_NATIVE_SCRIPT, tmp, n, repeats)
+    return {f"{func}_{state}": value for (func, state), value in samples.items()}
 
 
 # -- 3. hashing ---------------------------------------------------------------------------------

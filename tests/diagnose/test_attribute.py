@@ -4,22 +4,11 @@ in test_corpus.py and test_verify_diagnosis.py)."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 
 import pytest
+from tests.diagnose.outcomes import Outcome
 
 from nbrepro.diagnose import Cause, CellDiagnosis, Evidence, diagnose_notebook
-
-
-@dataclass
-class Outcome:
-    index: int
-    id: str
-    status: str
-    summary: str = ""
-    error_name: str | None = None
-    error_value: str | None = None
-    run_statuses: list[str] = field(default_factory=lambda: ["ok"])
 
 
 def load(corpus, name):

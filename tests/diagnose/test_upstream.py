@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 
 import jsonschema
 import pytest
+from tests.diagnose.outcomes import Outcome
 
 from nbrepro.cli import main
 from nbrepro.diagnose import diagnose_notebook
 from nbrepro.diagnose.scoring import load_labels, score_reports
 from nbrepro.report.json_report import report_schema
-
-
-@dataclass
-class Outcome:
-    index: int
-    id: str
-    status: str
-    summary: str = ""
-    error_name: str | None = None
-    error_value: str | None = None
-    run_statuses: list[str] = field(default_factory=lambda: ["ok"])
 
 
 def notebook(*sources: str) -> dict:
