@@ -108,3 +108,39 @@ def test_a_hanging_kernel_interpreter_never_stalls_the_status(tmp_path, monkeypa
     assert later["drift"]["environment_unavailable"] == (
         f"kernel 'hangs': its interpreter {hanging} did not answer within 1.5 s"
     )
+
+
+def test_the_server_keeps_answering_while_a_status_waits_for_a_kernel_environment(
+    jp_fetch, jp_root_dir, jp_data_dir, jp_serverapp, tmp_path, run
+):
+    """The status is built off the event loop: while it waits for a hanging kernel interpreter,
+    other requests (the contents API here; kernel messages in real use) are answered."""
+    from tests.record.kernel_venv import register_kernel
+
+    hanging = tmp_path / "env" / "bin" / "python"
+    hanging.parent.mkdir(parents=True)
+    hanging.write_text("#!/bin/sh\nexec sleep 30\n")
+    hanging.chmod(0o755)
+    register_kernel(jp_data_dir / "kernels", "hangs", hanging)
+    service = jp_serverapp.web_app.settings["nbrepro"].status
+    service.env_wait, service.env_timeout = 3.0, 5.0  # the reader gives up before the test ends
+    prov = {"schema_version": 1, "environment": snapshot([]), "cells": {}, "inputs": {}}
+    spec = {"name": "hangs", "display_name": "x", "language": "python"}
+    make_notebook(jp_root_dir, "slow.ipynb", ["1"], kernelspec=spec, nbrepro=prov)
+
+    async def body() -> list[str]:
+        done: list[str] = []
+
+        async def status() -> None:
+            await get_json(jp_fetch, "nbrepro", "api", "status", path="slow.ipynb")
+            done.append("status")
+
+        async def contents() -> None:
+            await asyncio.sleep(0.5)  # the status request is waiting by now
+            await jp_fetch("api", "contents", "slow.ipynb", params={"content": "0"})
+            done.append("contents")
+
+        await asyncio.gather(status(), contents())
+        return done
+
+    assert run(body()) == ["contents", "status"]

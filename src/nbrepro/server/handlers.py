@@ -10,6 +10,7 @@ which adds whether JupyterLab can open the job's executed notebook (``executed_o
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +77,12 @@ class StatusHandler(_Base):
         clean, path = self.notebook_path(self.get_query_argument("path", None))
         ext = self.nbrepro
         await ext.recording.settle()
-        status = ext.status.status(clean, path, ext.recording.live_status(str(path)))
+        live = ext.recording.live_status(str(path))
+        # Off the event loop: reading a large notebook, or a kernel's environment the first
+        # time, takes a while, and the loop relays every kernel's messages meanwhile.
+        status = await asyncio.get_running_loop().run_in_executor(
+            None, ext.status.status, clean, path, live
+        )
         self.write_json(status)
 
 
