@@ -22,6 +22,7 @@ import sysconfig
 import tempfile
 import types
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ from .databases import DatabaseState, database_state
 from .drift import produced_in_directory
 from .environment import snapshot
 from .hashing import HashCache, default_size_cap, hash_directory, hash_file
-from .secrets import redact
+from .secrets import redact, redactor
 
 #: Executions kept in the journal by default (the oldest are dropped first).
 DEFAULT_JOURNAL_CAP = 1000
@@ -282,14 +283,16 @@ class Recorder:
 
     # -- files -----------------------------------------------------------------------------
 
-    def _display_path(self, abspath: str) -> str:
+    def _display_path(self, abspath: str, scrub: Callable[[str], str] = redact) -> str:
+        """How ``abspath`` is recorded: relative to the notebook's folder when inside it, with
+        secrets scrubbed (``scrub``: a :func:`.secrets.redactor` made once per cell)."""
         if abspath == self.notebook_dir:
             return "."
         base = self.notebook_dir.rstrip(os.sep) + os.sep
         if abspath.startswith(base):
             rel = abspath[len(base) :]
-            return redact(Path(rel).as_posix())
-        return redact(Path(abspath).as_posix())
+            return scrub(Path(rel).as_posix())
+        return scrub(Path(abspath).as_posix())
 
     def _is_ignored(self, abspath: str) -> bool:
         if abspath.startswith(self._ignored) or abspath.endswith(_IGNORED_SUFFIXES):
@@ -303,6 +306,7 @@ class Recorder:
         listed: dict[str, str] = {}
         connected: dict[str, DatabaseState] = {}
         folders: set[str] = set()  # directories a native reader or writer was given
+        scrub = redactor() if events or self.databases else redact
         seen: dict[tuple[Any, Any, Any], None] = {}
         for event in events:
             if event in seen:
@@ -321,12 +325,12 @@ class Recorder:
                 caller = event[2] if len(event) > 2 else ""
                 if isinstance(caller, str) and caller.startswith(_IMPORTLIB_CALLERS):
                     continue
-                listed.setdefault(abspath, self._display_path(abspath))
+                listed.setdefault(abspath, self._display_path(abspath, scrub))
                 continue
             if mode == audit.DATABASE:
                 connected.setdefault(abspath, event[2])
                 continue
-            shown = self._display_path(abspath)
+            shown = self._display_path(abspath, scrub)
             if mode in _NATIVE_MODES:
                 writes = mode == audit.NATIVE_WRITE
                 if os.path.isdir(abspath):
@@ -345,7 +349,7 @@ class Recorder:
             if reads:
                 read.setdefault(abspath, shown)
         if self.databases or connected:
-            self._databases(connected, read, written)
+            self._databases(connected, read, written, scrub)
         for abspath, shown in written.items():
             if abspath not in folders:
                 self._record_file(abspath, shown, produced=True)
@@ -359,7 +363,11 @@ class Recorder:
         return sorted(set(read.values())), sorted(set(written.values()))
 
     def _databases(
-        self, connected: dict[str, DatabaseState], read: dict[str, str], written: dict[str, str]
+        self,
+        connected: dict[str, DatabaseState],
+        read: dict[str, str],
+        written: dict[str, str],
+        scrub: Callable[[str], str],
     ) -> None:
         """Sort the SQLite databases of this cell into read and written.
 
@@ -375,7 +383,7 @@ class Recorder:
             self.databases[path] = now
             if now[0] is None:
                 continue  # never created (the connection failed) or deleted
-            shown = self._display_path(path)
+            shown = self._display_path(path, scrub)
             if before[0] is None or now != before:
                 written.setdefault(path, shown)
             if path in connected:

@@ -70,18 +70,13 @@ def secret_scrubber(environ: Mapping[str, str] | None = None) -> Callable[[Any],
     ``os.environ``) replaced in its strings: the values of token/key/password-named variables
     and URL passwords (:mod:`nbrepro.record.secrets`). A run applies it to everything it
     records (manifest, executed notebook), since a cell's output or error may print a secret."""
-    from ..record.secrets import is_secret_name, redact
+    from ..record.secrets import redactor
 
-    env = os.environ if environ is None else environ
-    secret_env = {
-        name: value
-        for name, value in env.items()
-        if is_secret_name(name) or ("://" in value and "@" in value)
-    }
+    redact = redactor(environ)
 
     def scrub(value: Any) -> Any:
         if isinstance(value, str):
-            return redact(value, secret_env)
+            return redact(value)
         if isinstance(value, dict):
             return {scrub(k): scrub(v) for k, v in value.items()}
         if isinstance(value, list):
