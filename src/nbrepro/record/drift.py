@@ -155,9 +155,16 @@ def _cells_reading(nb: dict[str, Any], prov: dict[str, Any]) -> dict[str, list[C
     return readers
 
 
-def _check_input(
-    path: str, entry: dict[str, Any], base: Path, cache: HashCache | None, exclude: set[str]
+def check_input(
+    path: str,
+    entry: dict[str, Any],
+    base: Path,
+    cache: HashCache | None = DEFAULT_CACHE,
+    exclude: set[str] | frozenset[str] = frozenset(),
 ) -> InputDrift:
+    """The state now of one input recorded as ``entry`` (``hash``, ``size``, ``kind`` and, for
+    ``large``, ``mtime_ns``) at ``path`` (relative to ``base``); ``exclude``: names left out of a
+    directory's manifest (files the notebook produced there)."""
     kind = str(entry.get("kind") or "file")
     rec_hash = entry.get("hash")
     rec_size = entry.get("size")
@@ -258,7 +265,7 @@ def check_drift(
             if entry.get("kind") == "directory"
             else set()
         )
-        item = _check_input(path, entry, base, cache, exclude)
+        item = check_input(path, entry, base, cache, exclude)
         item.cells = readers.get(path, [])
         report.inputs.append(item)
     return report

@@ -71,10 +71,10 @@ def run_working_dir(run: Run, fallback_root: Path | None = None) -> Path:
 
 
 def _input_states(run: Run, cwd: Path, nb: dict[str, Any]) -> list[InputDrift]:
-    """Every input of the run as it is now (``changed``, ``missing`` or ``unchanged``), with the
-    cells that read it."""
-    from ..record.drift import CellRef, InputDrift
-    from ..record.hashing import hash_file
+    """Every input of the run as it is now (``changed``, ``missing``, ``unchanged`` or
+    ``unverifiable``, as :func:`nbrepro.record.drift.check_input` judges a recorded input), with
+    the cells that read it."""
+    from ..record.drift import CellRef, check_input
     from .manifest import input_readers
 
     manifest = run.manifest
@@ -85,26 +85,8 @@ def _input_states(run: Run, cwd: Path, nb: dict[str, Any]) -> list[InputDrift]:
         index_of[cid if isinstance(cid, str) and cid else f"index-{index}"] = index
     states = []
     for rel, info in sorted((manifest.get("inputs") or {}).items()):
-        info = info if isinstance(info, dict) else {}
-        item = InputDrift(
-            path=rel,
-            status="unchanged",
-            kind=str(info.get("kind") or "file"),
-            recorded_hash=info.get("hash"),
-            current_hash=None,
-            recorded_size=info.get("size"),
-            current_size=None,
-            cells=[CellRef(cid, index_of.get(cid)) for cid in readers.get(rel, [])],
-        )
-        full = Path(rel) if Path(rel).is_absolute() else cwd / rel
-        try:
-            current = hash_file(full)
-        except (OSError, ValueError):
-            item.status = "missing"
-        else:
-            item.current_hash, item.current_size = current.hash, current.size
-            if item.recorded_hash and current.hash != item.recorded_hash:
-                item.status = "changed"
+        item = check_input(rel, info if isinstance(info, dict) else {}, cwd)
+        item.cells = [CellRef(cid, index_of.get(cid)) for cid in readers.get(rel, [])]
         states.append(item)
     return states
 
@@ -201,9 +183,9 @@ def reproduce_run(
         run_id=run.run_id,
         report=report,
         changed_inputs=[
-            f"{i.path} (missing)" if i.status == "missing" else i.path
+            i.path if i.status == "changed" else f"{i.path} ({i.status})"
             for i in inputs
-            if i.status in ("changed", "missing")
+            if i.status != "unchanged"
         ],
         environment_lines=(env.summary_lines() if env is not None else [])
         + ([f"not compared: {not_compared}"] if not_compared else []),

@@ -98,6 +98,8 @@ def hash_inputs(paths: Mapping[str, str], base: Path) -> dict[str, dict[str, Any
         except (OSError, ValueError) as exc:
             raise InputError(f"{rel}: cannot hash input file: {exc}") from None
         out[rel] = {"hash": fh.hash, "size": fh.size, "kind": fh.kind, "source": how}
+        if fh.kind == "large":  # past the size cap: compared later by size and mtime
+            out[rel]["mtime_ns"] = fh.mtime_ns
     return out
 
 
