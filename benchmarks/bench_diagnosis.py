@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="every third notebook only")
     parser.add_argument("-j", "--jobs", type=int, default=2, help="notebooks verified at once")
     args = parser.parse_args(argv)
-    from nbrepro.diagnose.scoring import load_labels, run_corpus
+    from diagnosis_scoring import load_labels, run_corpus
 
     names = sorted(load_labels(CORPUS)["notebooks"])
     if args.quick:

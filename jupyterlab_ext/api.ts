@@ -12,11 +12,13 @@ export async function fetchStatus(path: string): Promise<IServerStatus> {
   return normalizeStatus(path, raw);
 }
 
-/** Options of a verification job (the server's `OPTION_FLAGS`). */
+/** Options of a verification job (the REST face of the core's `VERIFY_OPTIONS`). */
 export interface IVerifyOptions {
   timeout?: number;
   notebook_timeout?: number;
   runs?: number;
+  /** Ask for mechanical remedies (cell order, seed line, pinned environment). */
+  suggest?: boolean;
 }
 
 /** `POST verify`: start verifying the saved notebook; resolves with the job. */

@@ -90,6 +90,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
           await context.save();
         }
       },
+      refreshStatus: path =>
+        tracker.forEach(notebookPanel => {
+          const watcher = watchers.get(notebookPanel.content);
+          if (watcher !== undefined && watcher.path === path) {
+            void watcher.refreshStatus();
+          }
+        }),
       settings: () => settings
     });
     panel.title.icon = reproIcon;

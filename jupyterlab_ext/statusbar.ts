@@ -1,4 +1,7 @@
-/** The status-bar item: the active notebook's verdict; a click opens the panel. */
+/**
+ * The status-bar item: the active notebook's headline verdict — the panel's, made by the same
+ * `headlineVerdict` (model/verdict.ts) — a click opens the panel.
+ */
 
 import { Widget } from '@lumino/widgets';
 
@@ -25,6 +28,7 @@ export class VerdictStatus extends Widget {
     const { verdict } = report;
     this.node.textContent = `nbrepro: ${verdict.label}`;
     this.node.dataset.verdict = verdict.level;
+    this.node.dataset.source = verdict.source;
     this.node.title = `${verdict.summary} Click to open the reproducibility panel.`;
   }
 }

@@ -118,14 +118,54 @@ export interface IServerStatus {
   environmentUnavailable?: string;
   /** The current kernel environment, when the server knows it. */
   currentEnvironment?: IEnvironment;
-  /** The server's own verdict, shown as a hint. */
-  verdict?: string;
+  /** The server's verdict (`status.verdict`), when it sent one the frontend can read. */
+  verdict?: IServerVerdict;
   /** Parts of the status the server could not compute, in its words. */
   unavailable: string[];
   /** Whether the server offers experiment runs (`POST runs`). */
   runs: boolean;
   /** The raw answer, for fields the frontend does not model. */
   raw: unknown;
+}
+
+/** Levels of the server's verdict, from best to worst. */
+export type ServerLevel = 'ok' | 'warning' | 'error';
+
+/** One reason of the server's verdict (`status_verdict` in `nbrepro/verify/verdict.py`). */
+export interface IVerdictReason {
+  /** What kind of fact: `execution-error`, `verification`, `changed-input`, a finding kind... */
+  kind: string;
+  severity: Severity;
+  /** One line, in the server's words. */
+  text: string;
+  /** The cells it concerns (nbformat ids), possibly none. */
+  cellIds: string[];
+}
+
+/** The latest finished verification of the notebook, as the status carries it. */
+export interface IVerificationFact {
+  jobId?: string;
+  state?: string;
+  finished?: string;
+  /** 'reproduced', 'not-reproduced' or 'could-not-run'. */
+  status: string;
+  summary: string;
+  /** The diagnosis in one line (empty when none). */
+  diagnosis: string;
+  failingCellIds: string[];
+  /** Made before the notebook's code last changed: the server ignores it in its verdict. */
+  stale: boolean;
+}
+
+/** The server's verdict of a notebook (`GET status` → `verdict`). */
+export interface IServerVerdict {
+  level: ServerLevel;
+  /** 'Reproduced', 'Looks reproducible', 'At risk' or 'Not reproducible'. */
+  label: string;
+  summary: string;
+  /** Worst first. */
+  reasons: IVerdictReason[];
+  verification: IVerificationFact | null;
 }
 
 /** One problem shown in the panel. */
@@ -153,11 +193,29 @@ export interface IFindingGroup {
 /** The overall judgement shown at the top of the panel. */
 export type VerdictLevel = 'not-run' | 'reproducible' | 'at-risk' | 'not-reproducible';
 
+/** One reason shown under the verdict, with the cells it concerns as they are now. */
+export interface IHeadlineReason {
+  kind: string;
+  severity: Severity;
+  text: string;
+  /** The cells it concerns that exist in the live notebook, in notebook order. */
+  cells: { id: string; index: number }[];
+  /** The server's verdict, or a live finding of the browser. */
+  origin: 'server' | 'live';
+}
+
 /** The verdict with its one-line explanation. */
 export interface IVerdict {
   level: VerdictLevel;
   label: string;
   summary: string;
+  /**
+   * Where the headline comes from: the server's verdict alone, the browser's live findings alone
+   * (no server verdict yet), or the live findings because they are worse than the server's.
+   */
+  source: 'server' | 'live' | 'live-only';
+  /** Why: the server's reasons (worst first), then the live ones. */
+  reasons: IHeadlineReason[];
 }
 
 /** What the model computes for the panel, markers and status bar. */
@@ -189,6 +247,15 @@ export interface ICellVerifyResult {
   status: CellVerifyStatus;
   /** The diff text when the outputs differ (or the error when it failed). */
   detail?: string;
+  /** What happened, in one line (the report's `summary`). */
+  summary?: string;
+  /** The strongest cause's id (`nbrepro.diagnose.causes.CAUSES`) and its one line. */
+  cause?: string;
+  causeSummary?: string;
+  /** The evidence of the strongest cause, one line each. */
+  evidence: string[];
+  /** What to do about it, when the server says. */
+  remedy?: string;
 }
 
 /** State of a verification job. */
@@ -205,6 +272,8 @@ export interface IVerifyJob {
   outcome?: string;
   /** The one-line reason of the outcome. */
   reason?: string;
+  /** The diagnosis of the notebook in one line (why it did not reproduce). */
+  diagnosis?: string;
   /** Path (relative to the server root) of the executed copy, if any. */
   executedPath?: string;
   /** Whether JupyterLab can open `executedPath` (false for files in hidden folders). */

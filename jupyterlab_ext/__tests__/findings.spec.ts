@@ -3,7 +3,7 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import { createHash } from 'crypto';
 
-import { computeReport, kindOfServerFinding, verdictOf } from '../model/findings';
+import { computeReport, kindOfServerFinding } from '../model/findings';
 import { normalizeStatus } from '../model/status';
 import { ICellState, INotebookState } from '../tokens';
 
@@ -183,7 +183,9 @@ describe('server findings', () => {
     });
     // The finding about a deleted cell describes the saved file only: dropped.
     expect(byKind['hidden-state'].map(f => f.cellId)).toEqual(['b']);
-    expect(report.verdict.level).toBe('not-reproducible');
+    // The verdict is the server's (here: none sent, so the live findings alone), not re-decided
+    // from the server's findings in the browser.
+    expect(report.verdict).toMatchObject({ level: 'reproducible', source: 'live-only' });
     expect(report.byCell.get('a')?.[0].kind).toBe('use-before-def');
   });
 
@@ -303,13 +305,13 @@ describe('server findings', () => {
 
 describe('verdict', () => {
   it('says not run, reproducible, at risk, not reproducible', () => {
-    expect(verdictOf(notebook([code('a', 'x', null)]), []).level).toBe('not-run');
+    expect(computeReport(notebook([code('a', 'x', null)])).verdict.level).toBe('not-run');
     expect(
       computeReport(notebook([code('a', 'x = 1', 1), code('b', 'y = x', 2)])).verdict.level
     ).toBe('reproducible');
     const risky = computeReport(notebook([code('a', 'x = 1', 2), code('b', 'y = x', 1)]));
     expect(risky.verdict.level).toBe('at-risk');
-    expect(risky.verdict.summary).toMatch(/^1 problem:/);
+    expect(risky.verdict.summary).toMatch(/^1 problem in the notebook as it is now/);
   });
 
   it('changes its signature only when the visible content changes', () => {
@@ -359,7 +361,13 @@ describe('normalizeStatus', () => {
       findings: null,
       drift: null,
       unavailable: ['static analysis unavailable: no module'],
-      verdict: { level: 'warning', reasons: ['x'] }
+      verdict: {
+        level: 'warning',
+        label: 'At risk',
+        summary: 'x',
+        reasons: [{ kind: 'out-of-order', severity: 'warning', text: 'x', cell_ids: [] }],
+        verification: null
+      }
     });
     expect(status).toMatchObject({
       path: 'dir/nb.ipynb',
@@ -367,7 +375,7 @@ describe('normalizeStatus', () => {
       changedInputs: [],
       drift: [],
       unavailable: ['static analysis unavailable: no module'],
-      verdict: 'warning',
+      verdict: { level: 'warning', label: 'At risk', summary: 'x', verification: null },
       runs: false
     });
     expect(status.environmentCompared).toBe(false);

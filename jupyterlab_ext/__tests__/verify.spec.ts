@@ -84,6 +84,89 @@ describe('verification jobs', () => {
     expect(isFinal(done)).toBe(true);
   });
 
+  it('shows the cause, evidence and remedy the server diagnosed for a failing cell', () => {
+    const result = {
+      notebooks: [
+        {
+          status: 'not-reproduced',
+          reason: '1 mismatch of 2 code cells',
+          diagnosis: 'not reproducible: cell 1 calls random.random() and no cell above seeds it',
+          remedies: [
+            {
+              kind: 'seed',
+              message: 'add at the top of the first code cell',
+              cells: [0],
+              code: 'import random\nrandom.seed(0)'
+            }
+          ],
+          cells: [
+            {
+              index: 0,
+              id: 'seedless',
+              status: 'mismatch',
+              summary: 'text/plain differs (1 line)',
+              diff: '-0.1\n+0.2',
+              cause: 'nondeterminism',
+              cause_summary: 'calls random.random() and no cell above seeds `random`',
+              evidence: [
+                {
+                  kind: 'static-hint',
+                  message: 'cell 1, line 2: calls random.random() and no cell above seeds `random`',
+                  details: { cell: 0 }
+                }
+              ],
+              remedy: null,
+              causes: []
+            },
+            {
+              index: 1,
+              id: 'old',
+              status: 'error',
+              summary: 'raised NameError',
+              error_name: 'NameError',
+              error_value: "name 'helper' is not defined",
+              cause: null,
+              cause_summary: null,
+              evidence: [],
+              remedy: 'Define helper again, or restore its cell.',
+              causes: [
+                {
+                  id: 'hidden-state',
+                  summary: 'uses helper, which no cell defines any more',
+                  strength: 85,
+                  evidence: [{ kind: 'recorded', message: 'helper was defined by a deleted cell' }]
+                }
+              ]
+            },
+            { index: 2, id: 'same', status: 'ok', summary: '', evidence: [], causes: [] }
+          ]
+        }
+      ]
+    };
+    const done = normalizeJob('j1', job('failed', [], result, 'the notebook did not reproduce'));
+    expect(done.diagnosis).toBe(
+      'not reproducible: cell 1 calls random.random() and no cell above seeds it'
+    );
+    expect(done.cells[0]).toMatchObject({
+      status: 'differs',
+      summary: 'text/plain differs (1 line)',
+      cause: 'nondeterminism',
+      causeSummary: 'calls random.random() and no cell above seeds `random`',
+      evidence: ['cell 1, line 2: calls random.random() and no cell above seeds `random`'],
+      remedy: 'add at the top of the first code cell:\nimport random\nrandom.seed(0)'
+    });
+    // Without a cause of its own, the strongest of `causes` speaks; the cell's remedy first.
+    expect(done.cells[1]).toMatchObject({
+      status: 'failed',
+      cause: 'hidden-state',
+      causeSummary: 'uses helper, which no cell defines any more',
+      evidence: ['helper was defined by a deleted cell'],
+      remedy: 'Define helper again, or restore its cell.'
+    });
+    expect(done.cells[2]).toMatchObject({ status: 'reproduced', evidence: [] });
+    expect(done.cells[2].cause).toBeUndefined();
+  });
+
   it('says why a job failed or was cancelled', () => {
     expect(normalizeJob('j1', job('error', [], null, 'kernel not found'))).toMatchObject({
       state: 'failed',

@@ -1,6 +1,7 @@
 /**
  * The findings model: from a notebook's live state and the server's status, the problems that
- * stop the notebook from reproducing top to bottom, grouped by kind, and a verdict. No DOM.
+ * stop the notebook from reproducing top to bottom, grouped by kind. The verdict is the server's,
+ * combined with the live findings by the rule of `./verdict.ts`. No DOM.
  */
 
 import {
@@ -13,11 +14,10 @@ import {
   IPackageDrift,
   IReport,
   IServerFinding,
-  IServerStatus,
-  IVerdict,
-  Severity
+  IServerStatus
 } from '../tokens';
 import { normalizeSource } from './hash';
+import { headlineVerdict } from './verdict';
 
 /** Group titles, in the panel's words. */
 export const KIND_TITLES: Record<FindingKind, string> = {
@@ -292,52 +292,17 @@ export function driftFindings(status: IServerStatus): IFinding[] {
   }));
 }
 
-const SEVERITY_RANK: Record<Severity, number> = { error: 2, warning: 1, info: 0 };
-
-/** The verdict for a set of findings. */
-export function verdictOf(state: INotebookState, findings: IFinding[]): IVerdict {
-  const hasRun = state.cells.some(cell => cell.type === 'code' && cell.executionCount !== null);
-  const worst = findings.reduce((rank, f) => Math.max(rank, SEVERITY_RANK[f.severity]), -1);
-  const count = findings.filter(f => f.severity !== 'info').length;
-  const problems = `${count} problem${count === 1 ? '' : 's'}`;
-  if (worst === SEVERITY_RANK.error) {
-    return {
-      level: 'not-reproducible',
-      label: 'Not reproducible',
-      summary: `${problems}: running the notebook top to bottom will fail or give other results.`
-    };
-  }
-  if (worst === SEVERITY_RANK.warning) {
-    return {
-      level: 'at-risk',
-      label: 'At risk',
-      summary: `${problems}: the outputs may not come back when the notebook runs top to bottom.`
-    };
-  }
-  if (!hasRun) {
-    return {
-      level: 'not-run',
-      label: 'Not run yet',
-      summary: 'No code cell has run in this notebook.'
-    };
-  }
-  return {
-    level: 'reproducible',
-    label: 'Looks reproducible',
-    summary:
-      findings.length > 0
-        ? 'Cells ran top to bottom; see the notes below.'
-        : 'Cells ran top to bottom and no problem was found.'
-  };
-}
-
-/** Every finding, live and from the server, grouped by kind, with the verdict. */
+/**
+ * Every finding, live and from the server, grouped by kind, with the headline verdict: the
+ * server's verdict combined with the live findings by `headlineVerdict` (model/verdict.ts).
+ */
 export function computeReport(state: INotebookState, status?: IServerStatus): IReport {
-  const findings: IFinding[] = [
+  const live: IFinding[] = [
     ...outOfOrderFindings(state.cells),
     ...staleFindings(state),
     ...neverRunFindings(state.cells)
   ];
+  const findings: IFinding[] = [...live];
   if (status !== undefined) {
     findings.push(
       ...serverFindings(state, status.findings),
@@ -363,10 +328,12 @@ export function computeReport(state: INotebookState, status?: IServerStatus): IR
       }
     }
   }
-  const verdict = verdictOf(state, findings);
+  const verdict = headlineVerdict(state, live, status?.verdict);
   const signature = JSON.stringify([
     verdict.level,
+    verdict.label,
     verdict.summary,
+    verdict.reasons.map(r => [r.severity, r.text, r.cells.map(c => c.index)]),
     groups.map(g => g.findings.map(f => [f.cellId, f.message]))
   ]);
   return { verdict, groups, byCell, signature };

@@ -9,6 +9,10 @@ import {
   IPackageDrift,
   IServerFinding,
   IServerStatus,
+  IServerVerdict,
+  IVerdictReason,
+  IVerificationFact,
+  ServerLevel,
   Severity
 } from '../tokens';
 
@@ -126,6 +130,65 @@ function findFindings(raw: Json): unknown[] {
   return [];
 }
 
+function stringList(raw: unknown): string[] {
+  return Array.isArray(raw)
+    ? raw.filter(item => typeof item === 'string' || typeof item === 'number').map(String)
+    : [];
+}
+
+/** One reason of the server's verdict; `undefined` when it has no text. */
+export function normalizeReason(raw: unknown): IVerdictReason | undefined {
+  if (!isObject(raw) || typeof raw.text !== 'string' || raw.text.length === 0) {
+    return undefined;
+  }
+  return {
+    kind: String(raw.kind ?? ''),
+    severity: asSeverity(raw.severity),
+    text: raw.text,
+    cellIds: stringList(raw.cell_ids)
+  };
+}
+
+/** The latest verification of the status verdict (`verification_fact`). */
+export function normalizeVerification(raw: unknown): IVerificationFact | null {
+  if (!isObject(raw) || typeof raw.status !== 'string') {
+    return null;
+  }
+  return {
+    jobId: asString(raw.job_id) ?? undefined,
+    state: asString(raw.state) ?? undefined,
+    finished: asString(raw.finished) ?? undefined,
+    status: raw.status,
+    summary: String(raw.summary ?? ''),
+    diagnosis: String(raw.diagnosis ?? ''),
+    failingCellIds: stringList(raw.failing_cell_ids),
+    stale: raw.stale === true
+  };
+}
+
+const LEVELS: readonly ServerLevel[] = ['ok', 'warning', 'error'];
+
+/**
+ * The server's verdict (`status_verdict`); `undefined` when the answer has none or one the
+ * frontend cannot read (an unknown level), so that the panel falls back to the live findings.
+ */
+export function normalizeVerdict(raw: unknown): IServerVerdict | undefined {
+  if (!isObject(raw) || !LEVELS.includes(raw.level as ServerLevel)) {
+    return undefined;
+  }
+  const level = raw.level as ServerLevel;
+  const fallback = { ok: 'Looks reproducible', warning: 'At risk', error: 'Not reproducible' };
+  return {
+    level,
+    label: typeof raw.label === 'string' && raw.label.length > 0 ? raw.label : fallback[level],
+    summary: typeof raw.summary === 'string' ? raw.summary : '',
+    reasons: (Array.isArray(raw.reasons) ? raw.reasons : [])
+      .map(normalizeReason)
+      .filter((r): r is IVerdictReason => r !== undefined),
+    verification: normalizeVerification(raw.verification)
+  };
+}
+
 function runsAdvertised(raw: Json): boolean {
   const caps = raw.capabilities;
   if (isObject(caps)) {
@@ -143,9 +206,6 @@ export function normalizeStatus(path: string, raw: unknown): IServerStatus {
   const drift = body.drift;
   const environment = isObject(drift) ? drift.environment : undefined;
   const current = body.environment ?? body.current_environment;
-  const verdict = isObject(body.verdict)
-    ? (body.verdict.level ?? body.verdict.status)
-    : body.verdict;
   return {
     path: typeof body.path === 'string' ? body.path : path,
     findings: findFindings(body)
@@ -159,7 +219,7 @@ export function normalizeStatus(path: string, raw: unknown): IServerStatus {
         ? drift.environment_unavailable
         : undefined,
     currentEnvironment: isObject(current) ? (current as IEnvironment) : undefined,
-    verdict: verdict === undefined || verdict === null ? undefined : String(verdict),
+    verdict: normalizeVerdict(body.verdict),
     unavailable: Array.isArray(body.unavailable) ? body.unavailable.map(String) : [],
     runs: runsAdvertised(body),
     raw

@@ -66,9 +66,58 @@ function detailOf(cell: Json): string | undefined {
   return text(cell.diff) ?? text(cell.determinism_diff) ?? error ?? text(cell.summary);
 }
 
+/** A remedy (a string, or `{message, code}` as `suggest_remedies` gives) in one text. */
+function remedyText(raw: unknown): string | undefined {
+  if (typeof raw === 'string') {
+    return text(raw);
+  }
+  if (!isObject(raw) || text(raw.message) === undefined) {
+    return undefined;
+  }
+  const code = text(raw.code);
+  return code === undefined ? String(raw.message) : `${raw.message}:\n${code}`;
+}
+
+/** The evidence lines of a cell's strongest cause (`evidence`, else `causes[0].evidence`). */
+function evidenceOf(cell: Json): string[] {
+  let raw: unknown = cell.evidence;
+  if (!Array.isArray(raw) || raw.length === 0) {
+    const first = Array.isArray(cell.causes) ? cell.causes[0] : undefined;
+    raw = isObject(first) ? first.evidence : undefined;
+  }
+  if (!Array.isArray(raw)) {
+    return [];
+  }
+  return raw
+    .map(item => (isObject(item) ? text(item.message) : text(item)))
+    .filter((line): line is string => line !== undefined);
+}
+
+/**
+ * The diagnosis of one cell as the server computed it (`CellReport.to_dict()`): the strongest
+ * cause, its evidence and the remedy (the cell's own, else a notebook remedy naming the cell).
+ */
+function diagnosisOf(cell: Json, remedies: unknown[]): Partial<ICellVerifyResult> {
+  const first = Array.isArray(cell.causes) && isObject(cell.causes[0]) ? cell.causes[0] : {};
+  const remedy =
+    remedyText(cell.remedy) ??
+    remedies
+      .filter(isObject)
+      .filter(r => Array.isArray(r.cells) && r.cells.includes(cell.index))
+      .map(remedyText)
+      .find(r => r !== undefined);
+  return {
+    summary: text(cell.summary),
+    cause: text(cell.cause) ?? text(first.id),
+    causeSummary: text(cell.cause_summary) ?? text(first.summary),
+    remedy
+  };
+}
+
 function cellsOf(
   raw: unknown[],
-  statusOf: (status: unknown) => CellVerifyStatus
+  statusOf: (status: unknown) => CellVerifyStatus,
+  remedies: unknown[] = []
 ): ICellVerifyResult[] {
   return raw
     .filter(isObject)
@@ -77,7 +126,9 @@ function cellsOf(
       index: cell.index as number,
       id: text(cell.id),
       status: statusOf(cell.status),
-      detail: detailOf(cell)
+      detail: detailOf(cell),
+      ...diagnosisOf(cell, remedies),
+      evidence: evidenceOf(cell)
     }))
     .sort((a, b) => a.index - b.index);
 }
@@ -120,7 +171,7 @@ export function normalizeJob(id: string, raw: unknown): IVerifyJob {
   const stopped = state === 'cancelled' || state === 'failed';
   const cells =
     report !== undefined && Array.isArray(report.cells)
-      ? cellsOf(report.cells, cellStatusOf)
+      ? cellsOf(report.cells, cellStatusOf, Array.isArray(report.remedies) ? report.remedies : [])
       : cellsOf(Array.isArray(progress.cells) ? progress.cells : [], status => {
           const shown = PROGRESS_STATUS[String(status)] ?? 'pending';
           return stopped && (shown === 'running' || shown === 'pending') ? 'stopped' : shown;
@@ -132,6 +183,7 @@ export function normalizeJob(id: string, raw: unknown): IVerifyJob {
     total: typeof progress.total === 'number' ? progress.total : undefined,
     outcome: report !== undefined ? text(report.status) : undefined,
     reason: report !== undefined ? text(report.reason) : undefined,
+    diagnosis: report !== undefined ? text(report.diagnosis) : undefined,
     executedPath:
       text(raw.executed_path) ?? (report !== undefined ? text(report.output_path) : undefined),
     executedOpenable: raw.executed_openable !== false,

@@ -1,6 +1,8 @@
 /**
  * One notebook watched live: executions, edits, moves and deletions update its report
- * (debounced); the server's status is fetched on open, after saves and on request.
+ * (debounced); the server's status is fetched on open, after saves, shortly after executions
+ * (the server's verdict includes the current kernel session's: a cell that raised) and on
+ * request.
  */
 
 import { Cell } from '@jupyterlab/cells';
@@ -16,6 +18,12 @@ import { IExecutionMemory, readNotebookState } from './state';
 
 /** Name of the performance measure of one update (state → report → listeners). */
 export const UPDATE_MEASURE = 'nbrepro-update';
+
+/**
+ * Delay, in milliseconds, between the last execution of a burst (Run All) and the status request
+ * that brings the server's verdict on it (the server journals each execution as it relays it).
+ */
+export const STATUS_AFTER_RUN_MS = 500;
 
 /** Options of a watcher. */
 export interface IWatcherOptions {
@@ -92,6 +100,11 @@ export class NotebookWatcher implements IDisposable {
   onExecuted(cell: Cell): void {
     this._memory.pending.delete(cell.model.id);
     this.scheduleUpdate();
+    window.clearTimeout(this._statusTimer);
+    this._statusTimer = window.setTimeout(() => {
+      this._statusTimer = undefined;
+      void this.refreshStatus();
+    }, STATUS_AFTER_RUN_MS);
   }
 
   /** Update after the debounce delay (coalescing bursts such as typing or Run All). */
@@ -131,17 +144,29 @@ export class NotebookWatcher implements IDisposable {
     return report;
   }
 
-  /** Ask the server for the notebook's status, then update. */
+  /**
+   * Ask the server for the notebook's status, then update. Of overlapping requests, the answer
+   * to the latest one wins (an older answer arriving late is dropped).
+   */
   async refreshStatus(): Promise<void> {
     if (!this._options.serverAvailable() || this._disposed) {
       return;
     }
+    const request = ++this._statusRequests;
+    let status: IServerStatus | undefined;
+    let error: string | undefined;
     try {
-      this._status = await fetchStatus(this.path);
-      this._statusError = undefined;
+      status = await fetchStatus(this.path);
     } catch (reason) {
-      this._statusError = reason instanceof Error ? reason.message : String(reason);
+      error = reason instanceof Error ? reason.message : String(reason);
     }
+    if (request !== this._statusRequests || this._disposed) {
+      return;
+    }
+    if (status !== undefined) {
+      this._status = status;
+    }
+    this._statusError = error;
     this.update();
   }
 
@@ -151,11 +176,14 @@ export class NotebookWatcher implements IDisposable {
     }
     this._disposed = true;
     window.clearTimeout(this._timer);
+    window.clearTimeout(this._statusTimer);
     Signal.clearData(this);
   }
 
   private _disposed = false;
   private _timer: number | undefined;
+  private _statusTimer: number | undefined;
+  private _statusRequests = 0;
   private _report: IReport | undefined;
   private _status: IServerStatus | undefined;
   private _statusError: string | undefined;

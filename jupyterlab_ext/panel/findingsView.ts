@@ -1,25 +1,88 @@
-/** The verdict and the findings grouped by kind, each with jump-to-cell and a how-to-fix. */
+/**
+ * The verdict (the server's, combined with the live findings: model/verdict.ts) with its reasons,
+ * and the findings grouped by kind, each with jump-to-cell and a how-to-fix.
+ */
 
-import { IFinding, IReport } from '../tokens';
-import { h } from './dom';
+import { IFinding, IHeadlineReason, IReport } from '../tokens';
+import { button, h } from './dom';
 
-/** Render the verdict block. */
-export function renderVerdict(report: IReport | undefined): HTMLElement {
+/** Buttons that jump to the cells of a reason: "Cell 2, Cell 5". */
+function renderReasonCells(reason: IHeadlineReason, onJump: (cellId: string) => void): HTMLElement {
+  const cells = h('div', { class: 'nbrepro-fix nbrepro-reason-cells' });
+  reason.cells.forEach(({ id, index }, position) => {
+    if (position > 0) {
+      cells.append(', ');
+    }
+    cells.append(
+      button(`Cell ${index + 1}`, () => onJump(id), {
+        class: 'nbrepro-link nbrepro-jump-small',
+        'data-cell-id': id,
+        'aria-label': `Go to cell ${index + 1}: ${reason.text}`,
+        title: 'Go to the cell'
+      })
+    );
+  });
+  return cells;
+}
+
+/**
+ * One reason of the verdict; `withText: false` for the only reason, whose text the summary
+ * already is: then only its cells are listed.
+ */
+function renderReason(
+  reason: IHeadlineReason,
+  onJump: (cellId: string) => void,
+  withText: boolean
+): HTMLElement {
+  const item = h(
+    'li',
+    {
+      class: `nbrepro-item nbrepro-reason nbrepro-severity-${reason.severity}`,
+      'data-kind': reason.kind,
+      'data-origin': reason.origin
+    },
+    withText ? h('span', { class: 'nbrepro-item-message' }, reason.text) : null
+  );
+  if (reason.cells.length > 0) {
+    item.append(renderReasonCells(reason, onJump));
+  }
+  return item;
+}
+
+/** Render the verdict block: label, summary and the reasons (cells to jump to). */
+export function renderVerdict(
+  report: IReport | undefined,
+  onJump: (cellId: string) => void = () => undefined
+): HTMLElement {
   if (report === undefined) {
     return h('div', { class: 'nbrepro-verdict', role: 'status' }, 'Reading the notebook…');
   }
   const { verdict } = report;
-  return h(
+  const root = h(
     'div',
     {
       class: `nbrepro-verdict nbrepro-verdict-${verdict.level}`,
       role: 'status',
       'aria-live': 'polite',
-      'data-verdict': verdict.level
+      'data-verdict': verdict.level,
+      'data-source': verdict.source
     },
     h('div', { class: 'nbrepro-verdict-label' }, verdict.label),
     h('div', { class: 'nbrepro-verdict-summary' }, verdict.summary)
   );
+  // A single reason is the summary already: only its cells are listed, if any.
+  const only = verdict.reasons.length === 1;
+  const shown = only && verdict.reasons[0].cells.length === 0 ? [] : verdict.reasons;
+  if (shown.length > 0) {
+    root.append(
+      h(
+        'ul',
+        { class: 'nbrepro-items nbrepro-reasons', 'aria-label': 'Why' },
+        ...shown.map(reason => renderReason(reason, onJump, !only))
+      )
+    );
+  }
+  return root;
 }
 
 function renderItem(finding: IFinding, onJump: (cellId: string) => void): HTMLElement {
@@ -72,7 +135,12 @@ export function renderFindings(
     return root;
   }
   if (report.groups.length === 0) {
-    root.append(h('p', { class: 'nbrepro-empty' }, 'No problem found.'));
+    const level = report.verdict.level;
+    const text =
+      level === 'reproducible' || level === 'not-run'
+        ? 'No problem found.'
+        : 'No finding in the cells themselves: see the verdict above.';
+    root.append(h('p', { class: 'nbrepro-empty' }, text));
     return root;
   }
   for (const group of report.groups) {

@@ -22,6 +22,8 @@ export interface IReproPanelOptions {
   openPath: (path: string) => void;
   /** Save the notebook before a verification or a run (both read the saved file). */
   beforeVerify: () => Promise<void>;
+  /** Ask the server again for the status of the notebook at `path` (a verification ended). */
+  refreshStatus: (path: string) => void;
   settings: () => ISettings;
 }
 
@@ -37,7 +39,9 @@ export class ReproPanel extends Widget {
       beforeStart: _options.beforeVerify,
       openPath: _options.openPath,
       jump: _options.jump,
-      timeoutSeconds: () => _options.settings().verifyTimeoutSeconds
+      timeoutSeconds: () => _options.settings().verifyTimeoutSeconds,
+      // The server's verdict includes the latest verification: fetch it as soon as one ends.
+      onFinished: path => _options.refreshStatus(path)
     });
     this.experiment = new ExperimentView({
       beforeStart: _options.beforeVerify,
@@ -149,8 +153,9 @@ export class ReproPanel extends Widget {
       return;
     }
     this.verify.node.hidden = false;
+    this.verify.setLatest(watcher.path, status?.verdict?.verification);
     this._main.replaceChildren(
-      renderVerdict(report),
+      renderVerdict(report, this._options.jump),
       renderFindings(report, this._options.settings().maxItemsPerGroup, this._options.jump)
     );
     const model = watcher.panel.model;

@@ -1,12 +1,15 @@
 /**
  * "Verify now": starts the server-side verification of the saved notebook, polls its progress
  * per cell, shows per cell reproduced / differs (with the diff) / nondeterministic / failed,
- * a link to the executed copy, and Cancel.
+ * and for each failing cell the cause, evidence and remedy the server diagnosed; a link to the
+ * executed copy, and Cancel. When a job ends the host is told, so that it refreshes the
+ * notebook's status: the server's verdict includes the latest verification.
  */
 
 import { cancelJob, fetchJob, startVerify } from '../api';
+import { sentence } from '../model/verdict';
 import { isFinal, isOpenablePath } from '../model/verify';
-import { CellVerifyStatus, ICellVerifyResult, IVerifyJob } from '../tokens';
+import { CellVerifyStatus, ICellVerifyResult, IVerificationFact, IVerifyJob } from '../tokens';
 import { button, h } from './dom';
 
 const STATUS_LABELS: Record<CellVerifyStatus, string> = {
@@ -20,6 +23,45 @@ const STATUS_LABELS: Record<CellVerifyStatus, string> = {
   skipped: 'skipped',
   stopped: 'stopped'
 };
+
+/**
+ * Why a failing cell did not reproduce, as the server diagnosed it: the cause (its id and one
+ * line), the evidence for it and the remedy; `null` when the server sent none of them.
+ */
+export function renderCause(cell: ICellVerifyResult): HTMLElement | null {
+  if (cell.causeSummary === undefined && cell.evidence.length === 0 && !cell.remedy) {
+    return null;
+  }
+  return h(
+    'div',
+    { class: 'nbrepro-cause', 'data-cause': cell.cause },
+    cell.causeSummary !== undefined || cell.cause !== undefined
+      ? h(
+          'div',
+          { class: 'nbrepro-cause-summary' },
+          h('span', { class: 'nbrepro-fix-label' }, 'Cause: '),
+          cell.cause ? h('code', { class: 'nbrepro-rule' }, cell.cause) : null,
+          cell.cause && cell.causeSummary ? ' ' : null,
+          cell.causeSummary ?? null
+        )
+      : null,
+    cell.evidence.length > 0
+      ? h(
+          'ul',
+          { class: 'nbrepro-evidence nbrepro-fix', 'aria-label': 'Evidence' },
+          ...cell.evidence.map(line => h('li', {}, line))
+        )
+      : null,
+    cell.remedy
+      ? h(
+          'div',
+          { class: 'nbrepro-fix nbrepro-remedy' },
+          h('span', { class: 'nbrepro-fix-label' }, 'Fix: '),
+          cell.remedy
+        )
+      : null
+  );
+}
 
 const OUTCOME_LABELS: Record<string, string> = {
   reproduced: 'Reproduced: every compared output came back the same.',
@@ -39,7 +81,12 @@ export interface IVerifyViewOptions {
   timeoutSeconds: () => number;
   /** Polling interval in milliseconds. */
   pollMs?: number;
+  /** A job started here ended (finished, failed or cancelled). */
+  onFinished?: (path: string, job: IVerifyJob) => void;
 }
+
+/** Cell statuses whose diagnosis (cause, evidence, remedy) is shown. */
+const FAILING: ReadonlySet<CellVerifyStatus> = new Set(['differs', 'nondeterministic', 'failed']);
 
 /** The verification section of the panel, for the current notebook. */
 export class VerifyView {
@@ -61,6 +108,32 @@ export class VerifyView {
     return this._path === undefined ? undefined : this._jobs.get(this._path);
   }
 
+  /**
+   * The latest verification the server knows for the current notebook (from its status). When
+   * no job was started for the notebook in this session, that job is fetched and shown: after a
+   * reload the cause of a "Not reproduced" headline stays in view.
+   */
+  setLatest(path: string | undefined, fact: IVerificationFact | null | undefined): void {
+    const id = fact?.jobId;
+    if (path === undefined || id === undefined || fact?.stale || this._jobs.has(path)) {
+      return;
+    }
+    if (this._fetched.get(path) === id) {
+      return;
+    }
+    this._fetched.set(path, id);
+    void fetchJob(id)
+      .then(job => {
+        if (!this._jobs.has(path) && isFinal(job)) {
+          this._jobs.set(path, job);
+          if (path === this._path) {
+            this.render();
+          }
+        }
+      })
+      .catch(() => undefined);
+  }
+
   /** Start verifying the current notebook. */
   async start(): Promise<void> {
     const path = this._path;
@@ -75,7 +148,10 @@ export class VerifyView {
     try {
       await this._options.beforeStart();
       const timeout = this._options.timeoutSeconds();
-      const job = await startVerify(path, timeout > 0 ? { notebook_timeout: timeout } : {});
+      const job = await startVerify(
+        path,
+        timeout > 0 ? { notebook_timeout: timeout, suggest: true } : { suggest: true }
+      );
       this._jobs.set(path, job);
       this._poll(path, job.id);
     } catch (reason) {
@@ -92,7 +168,13 @@ export class VerifyView {
       return;
     }
     try {
-      this._jobs.set(path, await cancelJob(job.id));
+      const cancelled = await cancelJob(job.id);
+      this._jobs.set(path, cancelled);
+      if (isFinal(cancelled)) {
+        window.clearTimeout(this._timers.get(path));
+        this._timers.delete(path);
+        this._options.onFinished?.(path, cancelled);
+      }
     } catch (reason) {
       this._errors.set(path, reason instanceof Error ? reason.message : String(reason));
     }
@@ -121,6 +203,8 @@ export class VerifyView {
           this._jobs.set(path, job);
           if (!isFinal(job)) {
             this._poll(path, id);
+          } else {
+            this._options.onFinished?.(path, job);
           }
         } catch (reason) {
           this._errors.set(path, reason instanceof Error ? reason.message : String(reason));
@@ -193,7 +277,10 @@ export class VerifyView {
         },
         headline,
         job.reason ? h('span', { class: 'nbrepro-verify-reason' }, ` ${job.reason}`) : null
-      )
+      ),
+      job.diagnosis
+        ? h('p', { class: 'nbrepro-help nbrepro-verify-diagnosis' }, sentence(job.diagnosis))
+        : null
     );
     if (job.state === 'running' && job.total !== undefined && job.total > 0) {
       root.append(
@@ -240,12 +327,25 @@ export class VerifyView {
             'aria-label': `Go to cell ${cell.index + 1}`
           })
         : h('span', {}, label);
+    const failing = FAILING.has(cell.status);
     const item = h(
       'li',
-      { class: `nbrepro-verify-cell nbrepro-cell-${cell.status}`, 'data-status': cell.status },
+      {
+        class: `nbrepro-verify-cell nbrepro-cell-${cell.status}`,
+        'data-status': cell.status,
+        'data-cell-id': cell.id,
+        'data-cause': failing ? cell.cause : undefined
+      },
       head,
-      h('span', { class: 'nbrepro-verify-status' }, STATUS_LABELS[cell.status])
+      h('span', { class: 'nbrepro-verify-status' }, STATUS_LABELS[cell.status]),
+      failing && cell.summary ? h('span', { class: 'nbrepro-verify-summary' }, cell.summary) : null
     );
+    if (failing) {
+      const cause = renderCause(cell);
+      if (cause !== null) {
+        item.append(cause);
+      }
+    }
     if (cell.detail !== undefined && cell.status !== 'reproduced') {
       item.append(
         h(
@@ -261,6 +361,7 @@ export class VerifyView {
 
   private _path: string | undefined;
   private _available = false;
+  private readonly _fetched = new Map<string, string>();
   private readonly _jobs = new Map<string, IVerifyJob>();
   private readonly _errors = new Map<string, string>();
   private readonly _timers = new Map<string, number>();

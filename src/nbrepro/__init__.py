@@ -29,9 +29,9 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
 
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext nbrepro``: start recording provenance in this IPython session."""
-    from .record.extension import load_ipython_extension as _load
+    from .magics import load
 
-    _load(ipython)
+    load(ipython)
 
 
 def unload_ipython_extension(ipython: Any) -> None:

@@ -22,10 +22,28 @@ EXIT_BROKEN_PIPE = 141
 
 
 class NbreproError(Exception):
-    """Base class of every error nbrepro reports to a user."""
+    """Base class of every error nbrepro reports to a user.
+
+    A message may mention options with :func:`nbrepro.optionspec.mention`; each face renders
+    them in its own words with :meth:`message_for` (``str(error)`` renders them plainly).
+    """
 
     exit_code: int = EXIT_USAGE
     http_status: int = 400
+
+    @property
+    def raw(self) -> str:
+        """The message with its option mentions unrendered (to wrap in another message)."""
+        return str(self.args[0]) if self.args else type(self).__name__
+
+    def message_for(self, face: str) -> str:
+        """The one-line message as ``face`` (``cli``, ``pytest``, ``rest``, ``plain``) says it."""
+        from .optionspec import render_mentions
+
+        return render_mentions(self.raw, face)
+
+    def __str__(self) -> str:
+        return self.message_for("plain")
 
 
 class UsageError(NbreproError):

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
 
@@ -35,7 +35,11 @@ ITEM_NAME = "verify"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """Add ``--nbrepro`` and the verify options (command line and ini)."""
+    """Add ``--nbrepro`` and the verify options (command line and ini), generated from
+    :data:`nbrepro.verify.options.VERIFY_OPTIONS` (the options pytest offers)."""
+    from .optionspec import PYTEST
+    from .verify.options import VERIFY_OPTIONS
+
     group = parser.getgroup("nbrepro", "notebook reproducibility (nbrepro)")
     group.addoption(
         "--nbrepro",
@@ -43,55 +47,39 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="collect *.ipynb files and verify that each reproduces its stored outputs",
     )
-
-    def option(name: str, help: str, *, ini_type: Any = "string", **kwargs: Any) -> None:
-        group.addoption(
-            f"--nbrepro-{name}", dest=f"nbrepro_{name.replace('-', '_')}", help=help, **kwargs
-        )
-        parser.addini(f"nbrepro_{name.replace('-', '_')}", help, type=ini_type)
-
-    option("kernel", "kernel name for every notebook (default: each notebook's)", metavar="NAME")
-    option("timeout", "per-cell timeout in seconds", metavar="SECONDS")
-    option("notebook-timeout", "timeout in seconds for a whole notebook", metavar="SECONDS")
-    option(
-        "runs",
-        "execute N times; outputs differing between runs fail as nondeterministic",
-        metavar="N",
-    )
-    option("rtol", "relative tolerance for numbers in text outputs", metavar="RTOL")
-    option("atol", "absolute tolerance for numbers in text outputs", metavar="ATOL")
-    option("image-tolerance", "allowed fraction of differing pixels in images", metavar="FRACTION")
-    option(
-        "sanitize",
-        "nbval-style sanitize file (regex:/replace: pairs); repeatable",
-        ini_type="paths",
-        action="append",
-        metavar="FILE",
-    )
-    option(
-        "ignore-stderr", "do not compare stderr", ini_type="bool", action="store_const", const=True
-    )
-    option(
-        "lax",
-        "compare only cells marked NBVAL_CHECK_OUTPUT (nbval's lax mode)",
-        ini_type="bool",
-        action="store_const",
-        const=True,
-    )
-    option(
-        "param",
-        "papermill parameter NAME=VALUE, typed as papermill types it; repeatable",
-        ini_type="linelist",
+    for spec in VERIFY_OPTIONS.for_face(PYTEST):
+        kwargs: dict[str, Any] = {"dest": spec.ini_name, "help": spec.help}
+        ini_type: Literal["string", "bool", "paths"] = "string"
+        if spec.kind == "bool":
+            kwargs.update(action="store_const", const=True)
+            ini_type = "bool"
+        elif spec.kind == "paths":
+            kwargs.update(action="append", metavar=spec.metavar)
+            ini_type = "paths"
+        else:
+            kwargs["metavar"] = spec.metavar
+        group.addoption(spec.pytest_flag, **kwargs)
+        parser.addini(spec.ini_name, spec.help, type=ini_type)
+    group.addoption(
+        "--nbrepro-param",
+        dest="nbrepro_param",
         action="append",
         metavar="NAME=VALUE",
+        help="papermill parameter NAME=VALUE, typed as papermill types it; repeatable",
     )
-    option("parameters-file", "YAML file of papermill parameters", metavar="FILE")
-    option("output", "keep the executed notebooks in DIR", metavar="DIR")
+    parser.addini("nbrepro_param", "papermill parameters NAME=VALUE, one per line", type="linelist")
+    group.addoption(
+        "--nbrepro-parameters-file",
+        dest="nbrepro_parameters_file",
+        metavar="FILE",
+        help="YAML file of papermill parameters",
+    )
+    parser.addini("nbrepro_parameters_file", "YAML file of papermill parameters")
 
 
-def _setting(config: pytest.Config, name: str) -> Any:
-    """The command-line value of ``--nbrepro-<name>``, else the ini value (``None``: unset)."""
-    key = f"nbrepro_{name.replace('-', '_')}"
+def _setting(config: pytest.Config, key: str) -> Any:
+    """The command-line value of an option (``key``: its ini name), else the ini value
+    (``None``: unset)."""
     value = config.getoption(key)
     if value is not None:
         return value
@@ -101,69 +89,40 @@ def _setting(config: pytest.Config, name: str) -> Any:
     return ini
 
 
-def _number(config: pytest.Config, name: str, kind: type, minimum: float, strict: bool) -> Any:
-    raw = _setting(config, name)
-    if raw is None:
-        return None
-    try:
-        value = kind(raw)
-    except (TypeError, ValueError):
-        raise pytest.UsageError(f"--nbrepro-{name}: not a number: {raw!r}") from None
-    if value != value or value < minimum or (strict and value == minimum):
-        bound = f"greater than {minimum}" if strict else f"at least {minimum}"
-        raise pytest.UsageError(f"--nbrepro-{name}: must be {bound}: {raw!r}")
-    return value
-
-
-def _flag(config: pytest.Config, name: str) -> bool:
-    value = _setting(config, name)
-    return bool(value)
-
-
 def build_options(config: pytest.Config) -> VerifyOptions:
     """The :class:`~nbrepro.verify.VerifyOptions` for pytest's command line and ini settings.
 
     Raises :class:`pytest.UsageError` (one line) on a bad value, an unreadable sanitize or
     parameter file, or a malformed ``--nbrepro-param``.
     """
-    from .compare import CompareOptions, load_sanitizers
     from .errors import NbreproError
     from .execute.parameters import parse_parameters
-    from .verify import VerifyOptions
+    from .optionspec import PYTEST
+    from .verify.options import VERIFY_OPTIONS, verify_options_from_values
 
     pairs = []
-    for item in _setting(config, "param") or []:
+    for item in _setting(config, "nbrepro_param") or []:
         name, sep, value = str(item).partition("=")
         if not sep or not name.strip():
             raise pytest.UsageError(f"--nbrepro-param expects NAME=VALUE, got {item!r}")
         pairs.append((name.strip(), value))
-    params_file = _setting(config, "parameters-file")
-    runs = _number(config, "runs", int, 1, False)
-    output = _setting(config, "output")
+    params_file = _setting(config, "nbrepro_parameters_file")
     try:
-        sanitizers: tuple[Any, ...] = ()
-        for path in _setting(config, "sanitize") or []:
-            sanitizers += tuple(load_sanitizers(path))
-        compare = CompareOptions(
-            rtol=_number(config, "rtol", float, 0, False) or 0.0,
-            atol=_number(config, "atol", float, 0, False) or 0.0,
-            image_tolerance=_number(config, "image-tolerance", float, 0, False) or 0.0,
-            ignore_stderr=_flag(config, "ignore-stderr"),
-            sanitizers=sanitizers,
-        )
+        values = VERIFY_OPTIONS.defaults()
+        for spec in VERIFY_OPTIONS.for_face(PYTEST):
+            raw = _setting(config, spec.ini_name)
+            if raw is None:
+                continue
+            if spec.kind == "paths":
+                values[spec.name] = spec.validate([str(p) for p in raw])
+            elif isinstance(raw, str):
+                values[spec.name] = spec.parse_text(raw)
+            else:
+                values[spec.name] = spec.validate(raw)
         parameters = parse_parameters(p=pairs, files=[str(params_file)] if params_file else [])
+        return verify_options_from_values(values, parameters)
     except NbreproError as exc:
-        raise pytest.UsageError(f"nbrepro: {exc}") from None
-    return VerifyOptions(
-        parameters=parameters,
-        kernel=_setting(config, "kernel"),
-        runs=runs if runs is not None else 1,
-        timeout=_number(config, "timeout", float, 0, True),
-        notebook_timeout=_number(config, "notebook-timeout", float, 0, True),
-        compare=compare,
-        output_dir=Path(output) if output else None,
-        lax=_flag(config, "lax"),
-    )
+        raise pytest.UsageError(f"nbrepro: {exc.message_for(PYTEST)}") from None
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -216,7 +175,7 @@ class NotebookItem(pytest.Item):
         try:
             report = verify_notebook(self.path, options)
         except NbreproError as exc:
-            raise CannotVerify(str(exc)) from None
+            raise CannotVerify(exc.message_for("pytest")) from None
         report.path = self._display_path()
         self.report = report
         self.user_properties.append(("nbrepro_status", report.status))
@@ -251,5 +210,5 @@ def failure_text(report: NotebookReport) -> str:
     """The text pytest shows for a notebook that did not reproduce (kernel TCP noise removed)."""
     from .report.text import render_notebook
 
-    lines = [line for line in render_notebook(report) if _TCP_WARNING not in line]
+    lines = [line for line in render_notebook(report, face="pytest") if _TCP_WARNING not in line]
     return "\n".join(lines)

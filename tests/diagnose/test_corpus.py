@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from benchmarks.diagnosis_scoring import load_labels, run_corpus
 
 from nbrepro.diagnose import CAUSES
-from nbrepro.diagnose.scoring import load_labels, run_corpus
 from nbrepro.provenance import get_provenance
 
 pytestmark = pytest.mark.kernel

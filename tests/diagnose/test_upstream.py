@@ -6,11 +6,11 @@ import json
 
 import jsonschema
 import pytest
+from benchmarks.diagnosis_scoring import load_labels, score_reports
 from tests.diagnose.outcomes import Outcome
 
 from nbrepro.cli import main
 from nbrepro.diagnose import diagnose_notebook
-from nbrepro.diagnose.scoring import load_labels, score_reports
 from nbrepro.report.json_report import report_schema
 
 

@@ -30,11 +30,13 @@ def test_json_report_carries_cause_evidence_and_remedies(corpus, capsys):
     cell = changed["cells"][1]
     assert cell["cause"] == "input-changed" and cell["evidence"][0]["kind"] == "input"
     assert cell["evidence"][0]["details"]["path"] == "data/ic_train.csv"
+    assert cell["remedy"] == "restore data/ic_train.csv or re-run the notebook and save it"
     assert changed["cells"][0]["cause"] is None and changed["cells"][0]["causes"] == []
     assert [r["kind"] for r in changed["remedies"]] == ["rerun"]
 
     order = by_name["execution_order_name_error.ipynb"]
     assert order["cells"][0]["cause"] == "execution-order"
+    assert order["cells"][0]["remedy"] == "move cell 2 above cell 1 or re-run in order"
     remedy = order["remedies"][0]
     assert remedy["kind"] == "cell-order" and remedy["order"] == [1, 0]
     assert "move cell 2 above cell 1" in remedy["message"]

@@ -123,7 +123,7 @@ def test_plugin_options_and_ini_settings_map_to_verify_options(pytester: pytest.
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--nbrepro-runs", "0"], "--nbrepro-runs: must be at least 1: '0'"),
+        (["--nbrepro-runs", "0"], "--nbrepro-runs: must be at least 1: 0"),
         (["--nbrepro-timeout", "soon"], "--nbrepro-timeout: not a number: 'soon'"),
         (["--nbrepro-param", "alpha"], "--nbrepro-param expects NAME=VALUE, got 'alpha'"),
         (["--nbrepro-sanitize", "missing.cfg"], "nbrepro: missing.cfg: no such sanitize file"),
@@ -142,7 +142,8 @@ def test_plugin_rejects_bad_options_before_collecting(
 def test_plugin_module_imports_none_of_the_core():
     code = (
         "import json, sys, nbrepro.pytest_plugin\n"
-        "heavy = [m for m in sys.modules if m.startswith(('nbrepro.verify', 'nbrepro.compare',"
+        "heavy = [m for m in sys.modules if m.startswith(('nbrepro.verify.pipeline',"
+        " 'nbrepro.verify.model', 'nbrepro.verify.prepare', 'nbrepro.compare',"
         " 'nbrepro.execute', 'nbclient', 'nbformat', 'jupyter_client'))]\n"
         "print(json.dumps(heavy))"
     )

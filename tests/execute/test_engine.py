@@ -20,7 +20,7 @@ def test_one_run_records_every_status_and_leaves_the_input_untouched(tmp_path):
         [
             "print(open('here.txt').read())",  # 0 cwd is honoured
             "import os\nprint(os.environ['NBREPRO_TEST_VAR'])",  # 1 env is passed
-            "print(get_ipython().history_manager.enabled)",  # 2 no history database
+            "print(get_ipython().history_manager.hist_file)",  # 2 no history database on disk
             "#md a markdown cell",  # 3 not a code cell
             "raise KeyError('boom')",  # 4 error does not stop the run
             "print('skipped')",  # 5 skip-execution tag
@@ -61,7 +61,7 @@ def test_one_run_records_every_status_and_leaves_the_input_untouched(tmp_path):
     out = result.nb["cells"]
     assert out[0]["outputs"][0]["text"] == "found me\n"
     assert out[1]["outputs"][0]["text"] == "from-env\n"
-    assert out[2]["outputs"][0]["text"] == "False\n"
+    assert out[2]["outputs"][0]["text"] == ":memory:\n"
     assert out[5]["outputs"][0]["text"] == "old\n"
     error = result.cells[3]
     assert (error.error_name, error.error_value) == ("KeyError", "'boom'")

@@ -170,3 +170,45 @@ def test_secrets_reach_no_mlflow_param_tag_or_artifact(tmp_path: Path, mlflow_ur
     assert "using <redacted>" in contents["notebook.ipynb"]
     for name, text in contents.items():
         assert secret not in text, name
+
+
+def test_a_secret_written_in_two_chunks_reaches_no_mlflow_artifact(
+    tmp_path: Path, mlflow_uri: str
+) -> None:
+    from mlflow.tracking import MlflowClient
+
+    secret = "mlflow-split-s3cr3t-in-two-chunks"
+    make_project(
+        tmp_path,
+        [
+            "label = 'x'",
+            "import os, sys\ns = os.environ['SERVICE_API_KEY']\n"
+            "sys.stdout.write(s[:7]); sys.stdout.flush(); sys.stdout.write(s[7:] + '\\n')",
+        ],
+    )
+    proc = run_cli(
+        "run",
+        "nb.ipynb",
+        "--mlflow",
+        mlflow_uri,
+        "--name",
+        "split",
+        cwd=tmp_path,
+        env={"SERVICE_API_KEY": secret},
+    )
+    assert proc.returncode == 0, proc.stderr
+    (bundle,) = bundles(tmp_path / ".nbrepro" / "runs")
+    exported = json.loads((bundle / "mlflow.json").read_text())
+    client = MlflowClient(tracking_uri=mlflow_uri)
+    run = client.get_run(exported["run_id"])
+    assert secret not in json.dumps([run.data.params, run.data.tags, run.data.metrics])
+    folder = Path(client.download_artifacts(run.info.run_id, "", str(tmp_path / "downloaded")))
+    executed = json.loads((folder / "notebook.ipynb").read_text())
+    streams = "".join(
+        "".join(o["text"]) if isinstance(o["text"], list) else o["text"]
+        for o in executed["cells"][1]["outputs"]
+        if o["output_type"] == "stream"
+    )
+    assert streams == "<redacted>\n"
+    for path in folder.iterdir():
+        assert secret not in path.read_text(), path.name

@@ -54,7 +54,7 @@ def test_status_of_a_venv_kernel_notebook_shows_no_false_environment_drift(
     assert prov["environment"]["packages"] == {PROBE_DIST: PROBE_VERSION}
     for doc in (during, after):  # the live kernel's, then the kernelspec's environment
         assert doc["drift"]["environment"]["drift"] is False, doc["drift"]
-        assert not any("environment" in r for r in doc["verdict"]["reasons"])
+        assert not any("environment" in r["text"] for r in doc["verdict"]["reasons"])
     assert during["recording"]["kernel_name"] == kernel_venv.kernel
 
     # The same recording opened with the server's own kernel: the probe is missing there.
@@ -63,7 +63,9 @@ def test_status_of_a_venv_kernel_notebook_shows_no_false_environment_drift(
     write_notebook(moved, jp_root_dir / "moved.ipynb")
     doc = run(_status(jp_fetch, "moved.ipynb"))
     assert doc["drift"]["environment"]["packages"]["removed"] == {PROBE_DIST: PROBE_VERSION}
-    assert "the environment changed since recording" in doc["verdict"]["reasons"]
+    assert "the environment changed since recording" in [
+        r["text"] for r in doc["verdict"]["reasons"]
+    ]
 
 
 def test_status_says_why_an_environment_was_not_compared(jp_fetch, jp_root_dir, run):

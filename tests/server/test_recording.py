@@ -12,6 +12,7 @@ from jupyter_client.kernelspec import KernelSpecManager
 
 from nbrepro.notebook_io import read_notebook, write_notebook
 from nbrepro.provenance import validation_errors
+from nbrepro.record.provenance_record import ProvenanceRecord
 from tests.kernel_session import new_notebook
 from tests.server.helpers import NotebookSession, get_json, make_notebook, stream_text
 
@@ -56,7 +57,7 @@ def test_out_of_order_session_is_reported_by_status(jp_fetch, jp_ws_fetch, jp_ro
     assert current["lineage"]["recorder"] == "python"
     assert doc["recording"]["active"] is True
     assert doc["verdict"]["level"] in ("warning", "error")
-    assert any("out of order" in r for r in doc["verdict"]["reasons"])
+    assert any("out of order" in r["text"] for r in doc["verdict"]["reasons"])
 
 
 def test_in_order_session_is_reported_in_order(jp_fetch, jp_ws_fetch, jp_root_dir, run):
@@ -73,7 +74,7 @@ def test_in_order_session_is_reported_in_order(jp_fetch, jp_ws_fetch, jp_root_di
 
     doc = run(body())
     assert doc["journal"]["current"]["order"]["in_order"] is True
-    assert not any("out of order" in r for r in doc["verdict"]["reasons"])
+    assert not any("out of order" in r["text"] for r in doc["verdict"]["reasons"])
 
 
 def test_save_merges_live_provenance_and_leaves_unrecorded_notebooks_alone(
@@ -287,6 +288,7 @@ def test_relay_records_order_for_kernels_without_the_python_recorder(
     assert current["order"]["in_order"] is False
     prov = read_notebook(path)["metadata"]["nbrepro"]
     assert validation_errors(prov) == []
+    assert ProvenanceRecord.from_json(prov).to_json() == prov  # the one builder's record
     assert prov["cells"]["cell-2"]["execution_count"] == 2
     assert prov["cells"]["cell-1"]["execution_count"] == 3
     assert prov["inputs"] == {}
@@ -348,6 +350,7 @@ def test_a_bash_kernel_gets_its_order_recorded_from_the_relay_without_the_record
     assert current["order"]["in_order"] is False
     prov = read_notebook(path)["metadata"]["nbrepro"]
     assert validation_errors(prov) == []
+    assert ProvenanceRecord.from_json(prov).to_json() == prov
     assert prov["recorder"] == "relay"
     assert prov["environment"] == {"kernel": {"name": "bash", "language": "bash"}}
     assert prov["inputs"] == {}
@@ -355,7 +358,7 @@ def test_a_bash_kernel_gets_its_order_recorded_from_the_relay_without_the_record
     assert prov["cells"]["cell-2"]["status"] == "error"
     # The server's Python is not the bash kernel's environment: nothing to compare it with.
     assert after_save["drift"]["environment"] is None
-    assert not any("environment" in r for r in after_save["verdict"]["reasons"])
+    assert not any("environment" in r["text"] for r in after_save["verdict"]["reasons"])
 
 
 def test_notebook_metadata_switches_recording_off(jp_fetch, jp_ws_fetch, jp_root_dir, run):

@@ -30,8 +30,12 @@ class CodeCell:
         return f"cell {self.number}"
 
 
+#: Execution counts at or above this are not counts a kernel made (a hostile file's 2**70).
+MAX_COUNT = 2**63
+
+
 def _count(value: Any) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < MAX_COUNT:
         return value
     return None
 

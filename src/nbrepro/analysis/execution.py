@@ -179,7 +179,7 @@ def execution_gaps(
         low = (previous.count or 0) + 1 if previous else 1
         if count > low:
             missing = range(low, count)
-            span = f"In [{low}]" if len(missing) == 1 else f"In [{low}] to In [{count - 1}]"
+            span = f"In [{low}]" if count - low == 1 else f"In [{low}] to In [{count - 1}]"
             where = (
                 f"between In [{previous.count}] ({previous.label()}) and In [{count}]"
                 if previous

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .cells import CodeCell
+from .cells import MAX_COUNT, CodeCell
 from .findings import Finding, make_finding
 
 
@@ -20,7 +20,8 @@ def _has_provenance(nb: dict[str, Any]) -> bool:
 
 
 def _count(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    ok = isinstance(value, int) and not isinstance(value, bool) and abs(value) < MAX_COUNT
+    return value if ok else None
 
 
 def current_session_history(

@@ -743,8 +743,26 @@ def _parse(text: str) -> ast.Module | None:
     return tree if isinstance(tree, ast.Module) else None
 
 
+#: Why a cell whose code nests too deeply for the parser (or the walk over its tree) is opaque.
+TOO_DEEP = "nested too deeply to analyse"
+
+
 def cell_facts(source: str) -> CellFacts:
-    """Analyse one code cell's source (IPython syntax allowed)."""
+    """Analyse one code cell's source (IPython syntax allowed).
+
+    Code nested too deeply for Python's parser (which raises MemoryError or RecursionError for
+    it) or for the walk over its tree (``x = 1 + 1 + ...`` a thousand times) is not analysed:
+    the cell is opaque, as a cell that binds names nobody can see, so no rule guesses about it.
+    """
+    try:
+        return _cell_facts(source)
+    except (RecursionError, MemoryError):
+        facts = CellFacts(parsed=False, opaque=True)
+        facts.opaque_reason = TOO_DEEP
+        return facts
+
+
+def _cell_facts(source: str) -> CellFacts:
     col_shift: dict[int, int] = {}
     binds: list[tuple[str, int, int]] = []
     opaque_reason: str | None = None

@@ -89,7 +89,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_BROKEN_PIPE
     except NbreproError as exc:
-        print(f"nbrepro: error: {exc}", file=sys.stderr)
+        from ..textsafe import printable
+
+        print(f"nbrepro: error: {printable(exc.message_for('cli'))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("nbrepro: interrupted", file=sys.stderr)

@@ -1,7 +1,10 @@
 """``nbrepro check``: the kernel-free static check of saved notebooks (pre-commit and CI).
 
 Only argparse is imported at module level; the analysis is imported when the command runs, and
-nothing on this path imports nbformat, jupyter_server or tornado.
+nothing on this path imports nbformat, jupyter_server or tornado. Text and GitHub output pass
+paths, cell ids and messages through :func:`nbrepro.textsafe.printable` (a notebook may name
+its cells with escape sequences); an unreadable or structurally invalid notebook is one
+``nbrepro: error:`` line and exit 2.
 """
 
 from __future__ import annotations
@@ -150,9 +153,11 @@ def run(args: argparse.Namespace) -> int:
             if args.suggest_order:
                 result.suggestion = suggest_order(nb)
 
+    from ..textsafe import printable
+
     errors = [r for r in results if r.error]
     for result in errors:
-        print(f"nbrepro: error: {result.error}", file=sys.stderr)
+        print(f"nbrepro: error: {printable(result.error)}", file=sys.stderr)
     if args.format == "json":
         _print_json(results, args.suggest_order)
     elif args.format == "github":
@@ -210,6 +215,8 @@ def _summary(results: Sequence[_Result]) -> str:
 
 
 def _print_text(results: Sequence[_Result]) -> None:
+    from ..textsafe import printable
+
     out: list[str] = []
     for result in results:
         for finding in result.findings:
@@ -220,7 +227,7 @@ def _print_text(results: Sequence[_Result]) -> None:
     if results:
         out.append(_summary(results))
     if out:
-        print("\n".join(out))
+        print("\n".join(printable(line) for line in out))
 
 
 def _print_json(results: Sequence[_Result], with_suggestion: bool) -> None:
@@ -242,11 +249,18 @@ def _print_json(results: Sequence[_Result], with_suggestion: bool) -> None:
 
 
 def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    """A workflow command's data: ``%``, CR and LF encoded as GitHub decodes them; every other
+    control or bidi character escaped on its line (:func:`nbrepro.textsafe.printable_lines`)."""
+    from ..textsafe import printable_lines
+
+    safe = printable_lines(text).replace("\t", "\\t")
+    return safe.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+    from ..textsafe import printable
+
+    return _escape_data(printable(text)).replace(":", "%3A").replace(",", "%2C")
 
 
 _GITHUB_LEVEL = {"error": "error", "warning": "warning", "info": "notice"}

@@ -6,8 +6,9 @@
 notebook's own kernel (or ``--kernel NAME``), as ``nbrepro verify``, the server and runs do
 (:mod:`nbrepro.record.kernelenv`).
 
-Exit codes of ``env diff``: 0 no drift, 1 drift, 2 bad input (unreadable notebook, no recorded
-environment).
+Exit codes of ``env diff``: 0 no drift, 1 drift, 2 bad input (unreadable or structurally invalid
+notebook, no recorded environment, an output file that cannot be written). Text output passes
+through :mod:`nbrepro.textsafe`: recorded package names and variables come from the notebook.
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..errors import EXIT_OK
     from ..record.environment import format_snapshot
+    from ..textsafe import printable_lines
 
     if getattr(args, "env_command", None) == "diff":
         return _diff(args)
@@ -86,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(env, indent=2, sort_keys=True))
     else:
-        print(format_snapshot(env))
+        print(printable_lines(format_snapshot(env)))
     return EXIT_OK
 
 
@@ -97,6 +99,7 @@ def _diff(args: argparse.Namespace) -> int:
     from ..notebook_io import kernel_name, read_notebook
     from ..record.drift import DEFAULT_KERNEL
     from ..record.envdiff import diff_environments
+    from ..textsafe import printable, printable_lines
 
     nb = read_notebook(args.notebook)
     recorded = _recorded_environment(args.notebook, nb)
@@ -108,11 +111,13 @@ def _diff(args: argparse.Namespace) -> int:
         py = recorded.get("python") or {}
         plat = recorded.get("platform") or {}
         print(
-            f"Recorded: {py.get('implementation', '?')} {py.get('version', '?')} on "
-            f"{plat.get('system', '?')} {plat.get('machine', '?')}, "
-            f"{len(recorded.get('packages') or {})} packages"
+            printable(
+                f"Recorded: {py.get('implementation', '?')} {py.get('version', '?')} on "
+                f"{plat.get('system', '?')} {plat.get('machine', '?')}, "
+                f"{len(recorded.get('packages') or {})} packages"
+            )
         )
-        print(diff.render_text())
+        print(printable_lines(diff.render_text()))
     return EXIT_OK if diff.is_empty else EXIT_FAILED
 
 
@@ -141,7 +146,9 @@ def _recorded_environment(path: str, nb: dict[str, Any] | None = None) -> dict[s
     prov = get_provenance(nb if nb is not None else read_notebook(path))
     recorded = prov.get("environment") if prov else None
     if not isinstance(recorded, dict) or not recorded:
-        raise InputError(f"{path}: no recorded environment (metadata.nbrepro)")
+        from ..textsafe import shown_path
+
+        raise InputError(f"{shown_path(path)}: no recorded environment (metadata.nbrepro)")
     return recorded
 
 

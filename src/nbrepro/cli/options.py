@@ -1,11 +1,15 @@
 """Argument types and option groups shared by several subcommands (verify, run, runs).
 
-Only argparse is imported here, like every CLI module, so ``nbrepro --help`` stays fast.
+Options of the core are declared once in :mod:`nbrepro.optionspec` tables and reach argparse
+through :mod:`nbrepro.cli.spec_args`; the few types here (for options a face declares itself)
+refuse the same values: numbers must be finite, as the tables require. Only argparse and math
+are imported here, like every CLI module, so ``nbrepro --help`` stays fast.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 from typing import Any
 
 
@@ -21,23 +25,27 @@ def positive_int(text: str) -> int:
 
 
 def seconds(text: str) -> float:
-    """argparse type: a positive number of seconds."""
+    """argparse type: a positive, finite number of seconds (not ``inf`` or ``nan``)."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number: {text!r}")
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
     return value
 
 
 def tolerance(text: str) -> float:
-    """argparse type: a number that is zero or positive (not NaN)."""
+    """argparse type: a finite number that is zero or positive (not ``inf`` or ``nan``)."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value < 0 or value != value:
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number: {text!r}")
+    if value < 0:
         raise argparse.ArgumentTypeError(f"must be zero or positive: {text!r}")
     return value
 
@@ -83,11 +91,15 @@ def add_parameter_options(parser: argparse.ArgumentParser) -> None:
 
 def parameters_from_args(args: argparse.Namespace) -> dict[str, Any]:
     """The parameters given by :func:`add_parameter_options`' options, parsed as papermill does."""
+    from ..errors import InputError
     from ..execute.parameters import parse_parameters
 
-    return parse_parameters(
-        p=[(name, value) for name, value in args.parameters],
-        r=[(name, value) for name, value in args.parameters_raw],
-        files=args.parameters_file,
-        yamls=args.parameters_yaml,
-    )
+    try:
+        return parse_parameters(
+            p=[(name, value) for name, value in args.parameters],
+            r=[(name, value) for name, value in args.parameters_raw],
+            files=args.parameters_file,
+            yamls=args.parameters_yaml,
+        )
+    except RecursionError:  # YAML nested thousands deep: PyYAML's composer recurses per level
+        raise InputError("parameters (-f/-y): YAML nested too deeply") from None

@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..cell_names import cell_label
-from .options import add_parameter_options, parameters_from_args, positive_int, seconds
+from ..runs.options import HAND_MADE, RUN_OPTIONS
+from .options import add_parameter_options, parameters_from_args
+from .spec_args import add_spec_arguments, values_from_args
 
 DESCRIPTION = """\
 Execute a notebook top to bottom in a fresh kernel (papermill parameters injected) and store a
@@ -30,7 +32,7 @@ kernel; or the MLflow export failed); 2 usage or input error."""
 
 
 def register(subparsers: Any) -> None:
-    """Add the ``run`` subcommand."""
+    """Add the ``run`` subcommand (options generated from the core's ``RUN_OPTIONS``)."""
     parser = subparsers.add_parser(
         "run",
         help="execute a notebook as a versioned, tracked run (or a parameter sweep)",
@@ -39,79 +41,21 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("notebook", metavar="NOTEBOOK", help="the notebook to run")
     add_parameter_options(parser)
-    sweep = parser.add_argument_group("sweeps")
-    sweep.add_argument(
-        "--grid",
-        action="append",
-        default=[],
-        metavar="NAME=V1,V2",
-        help="sweep NAME over the values (typed like -p); several --grid: their cartesian product",
-    )
-    sweep.add_argument(
-        "--sweep", metavar="FILE.yaml", help="a YAML list of parameter sets, one run each"
-    )
-    sweep.add_argument(
-        "-j",
-        "--jobs",
-        type=positive_int,
-        default=1,
-        metavar="N",
-        help="run N parameter sets in parallel (separate processes and kernels)",
-    )
-    execution = parser.add_argument_group("execution")
-    execution.add_argument("--name", help="a name for the run (shown in lists and MLflow)")
-    execution.add_argument(
-        "-k", "--kernel", metavar="NAME", help="kernel (default: the notebook's)"
-    )
-    execution.add_argument(
-        "--cwd",
-        type=Path,
-        metavar="DIR",
-        help="working directory of the kernel (default: the notebook's folder)",
-    )
-    execution.add_argument("--timeout", type=seconds, metavar="SECONDS", help="per-cell timeout")
-    execution.add_argument(
-        "--notebook-timeout",
-        type=seconds,
-        metavar="SECONDS",
-        help="timeout for the whole notebook",
-    )
-    execution.add_argument(
-        "--input",
-        action="append",
-        default=[],
-        metavar="PATH",
-        help="declare an input file to hash into the run (files the notebook "
-        "names in its code or parameters are found without it)",
-    )
-    store = parser.add_argument_group("storage and tracking")
-    store.add_argument(
-        "--runs-dir",
-        type=Path,
-        metavar="DIR",
-        help="where run bundles go (default: [tool.nbrepro] runs_dir, else "
-        ".nbrepro/runs under the project root)",
-    )
-    store.add_argument(
-        "--mlflow",
+    after_mlflow = ("no_mlflow", "experiment", "events")
+    groups = add_spec_arguments(parser, RUN_OPTIONS, skip=(*HAND_MADE, *after_mlflow))
+    mlflow = RUN_OPTIONS["mlflow"]
+    groups["storage and tracking"].add_argument(
+        *mlflow.cli,
+        dest="mlflow",
         nargs="?",
         const="",
         default=None,
-        metavar="TRACKING_URI",
-        help="log each run to MLflow (URI default: $MLFLOW_TRACKING_URI, else "
-        "[tool.nbrepro] mlflow_tracking_uri, which also turns this on)",
+        metavar=mlflow.metavar,
+        help=mlflow.help,
     )
-    store.add_argument(
-        "--no-mlflow",
-        action="store_true",
-        help="do not log to MLflow even when the project configures it",
-    )
-    store.add_argument(
-        "--experiment",
-        metavar="NAME",
-        help="MLflow experiment (default: the notebook's path in the project)",
-    )
-    out = parser.add_argument_group("output")
+    others = [spec.name for spec in RUN_OPTIONS if spec.name not in after_mlflow]
+    groups = add_spec_arguments(parser, RUN_OPTIONS, skip=others, groups=groups)
+    out = groups["output"]
     out.add_argument(
         "--format",
         choices=("text", "json"),
@@ -119,13 +63,6 @@ def register(subparsers: Any) -> None:
         help="result format on stdout (default: text)",
     )
     out.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    out.add_argument(
-        "--events",
-        type=Path,
-        metavar="FILE",
-        help="write progress events as JSON lines, one when each cell starts and finishes "
-        "(a single run only; the server's run jobs tail this file)",
-    )
     parser.set_defaults(func=run)
 
 
@@ -161,49 +98,6 @@ class Progress:
         """Erase the bar."""
         self.stream.write("\r\x1b[2K")
         self.stream.flush()
-
-
-class CellEvents:
-    """Progress events of one run as JSON lines, flushed per line (``--events FILE``).
-
-    ``{"event": "cell-started", "index", "id"}`` when a cell starts and
-    ``{"event": "cell-finished", "index", "id", "status", "duration"}`` when it ends; indices
-    are those of the executed notebook (with the injected-parameters cell).
-    """
-
-    def __init__(self, path: Path) -> None:
-        from ..errors import InputError
-
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self.fh = path.open("w", encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"--events {path}: cannot write: {exc.strerror or exc}") from None
-
-    def write(self, event: dict[str, Any]) -> None:
-        """Append one event."""
-        self.fh.write(json.dumps(event, ensure_ascii=False, default=str) + "\n")
-        self.fh.flush()
-
-    def started(self, index: int, cell_id: str) -> None:
-        """A cell started executing."""
-        self.write({"event": "cell-started", "index": index, "id": cell_id})
-
-    def finished(self, ce: Any) -> None:
-        """A cell finished (``ce`` is the engine's ``CellExecution``)."""
-        self.write(
-            {
-                "event": "cell-finished",
-                "index": ce.index,
-                "id": ce.cell_id,
-                "status": ce.status,
-                "duration": round(float(ce.duration), 6),
-            }
-        )
-
-    def close(self) -> None:
-        """Close the file."""
-        self.fh.close()
 
 
 def _sigterm_as_interrupt() -> None:
@@ -257,23 +151,39 @@ def _progress_line(result: Any, done: int, total: int) -> str:
     return f"nbrepro: [{done}/{total}] {params or 'no parameters'}: {outcome}"
 
 
-def _chain(first: Any, second: Any) -> Any:
-    """A callback calling ``first`` then ``second`` (when there is one) with the same arguments."""
-    if second is None:
-        return first
+def _message(result: Any) -> str:
+    """The error of a point that stored no run, in the command line's words."""
+    exc = result.exception
+    return str(exc.message_for("cli")) if exc is not None else str(result.error)
 
-    def both(*args: Any) -> None:
-        first(*args)
-        second(*args)
 
-    return both
+def _cell_progress(bar_stream: IO[str]) -> Any:
+    """A listener drawing a single run's progress bar from the core's events."""
+    state: dict[str, Progress] = {}
+
+    def listener(event: dict[str, Any]) -> None:
+        kind = event.get("event")
+        if kind == "notebook-started":
+            state["bar"] = Progress(bar_stream, int(event.get("cells", 0)), "cells")
+            state["bar"].show()
+            return
+        bar = state.get("bar")
+        if bar is None:
+            return
+        if kind == "cell-started":
+            bar.note = f" - {cell_label(int(event.get('index', 0)))}"
+            bar.show()
+        elif kind == "cell-finished":
+            bar.step(failed=event.get("status") not in ("ok", "skipped"))
+        elif kind == "notebook-finished":
+            bar.clear()
+
+    return listener
 
 
 def run(args: argparse.Namespace) -> int:
     """Execute the run(s); return the exit code."""
-    from ..errors import EXIT_FAILED, EXIT_OK, InputError, UsageError
-    from ..execute.engine import resolve_kernel
-    from ..notebook_io import read_notebook
+    from ..errors import EXIT_FAILED, EXIT_OK, UsageError
     from ..runs.mlflow_export import (
         check_tracking_uri,
         configured_tracking_uri,
@@ -281,49 +191,44 @@ def run(args: argparse.Namespace) -> int:
     )
     from ..runs.project import find_project_root
     from ..runs.runner import MlflowTarget
-    from ..runs.store import RunStore
     from ..runs.sweep import expand_points, load_sweep_file, parse_grid, run_sweep
     from ..runs.table import runs_table
+    from ..verify.events import EventWriter, fan_out
 
+    values = values_from_args(args, RUN_OPTIONS, skip=HAND_MADE)
     nb_path = Path(args.notebook)
-    nb = read_notebook(nb_path)
     base = parameters_from_args(args)
-    grid = parse_grid(args.grid)
-    sets = load_sweep_file(args.sweep) if args.sweep else None
+    grid = parse_grid(list(values["grid"] or ()))
+    sets = load_sweep_file(values["sweep"]) if values["sweep"] else None
     points = expand_points(base, grid, sets)
-    if len(points) > 1:  # fail once, before any worker starts
-        resolve_kernel(nb, args.kernel)
-        RunStore.for_notebook(nb_path, args.runs_dir).ensure_writable()
-    if args.name and len(points) > 1:
-        names = [f"{args.name}-{i + 1}" for i in range(len(points))]
+    name = values["name"]
+    if name and len(points) > 1:
+        names = [f"{name}-{i + 1}" for i in range(len(points))]
     else:
-        names = [args.name] * len(points)
-    for item in args.input:
-        if not Path(item).exists():
-            raise InputError(f"--input {item}: no such file")
-    if args.events is not None and len(points) > 1:
+        names = [name] * len(points)
+    if values["events"] is not None and len(points) > 1:
         raise UsageError("--events follows a single run; it cannot be used with a sweep")
-    if args.cwd is not None and not args.cwd.is_dir():
-        raise UsageError(f"--cwd {args.cwd}: not a directory")
     project_root = find_project_root(nb_path)
     target = None
-    if args.mlflow is not None and args.no_mlflow:
+    if args.mlflow is not None and values["no_mlflow"]:
         raise UsageError("--mlflow and --no-mlflow exclude each other")
-    if args.mlflow is not None or (not args.no_mlflow and configured_tracking_uri(project_root)):
+    if args.mlflow is not None or (
+        not values["no_mlflow"] and configured_tracking_uri(project_root)
+    ):
         uri = resolve_tracking_uri(args.mlflow, project_root)
         check_tracking_uri(uri)
-        target = MlflowTarget(uri, args.experiment)
-    elif args.experiment:
+        target = MlflowTarget(uri, values["experiment"])
+    elif values["experiment"]:
         raise UsageError("--experiment needs --mlflow")
 
     _sigterm_as_interrupt()
     options: dict[str, Any] = {
-        "runs_dir": str(args.runs_dir) if args.runs_dir else None,
-        "kernel": args.kernel,
-        "cwd": str(args.cwd) if args.cwd else None,
-        "timeout": args.timeout,
-        "notebook_timeout": args.notebook_timeout,
-        "inputs": [str(Path(p).resolve()) for p in args.input],
+        "runs_dir": values["runs_dir"],
+        "kernel": values["kernel"],
+        "cwd": values["cwd"],
+        "timeout": values["timeout"],
+        "notebook_timeout": values["notebook_timeout"],
+        "inputs": list(values["input"] or ()),
         "mlflow": target,
     }
     show_bar = not args.quiet and sys.stderr.isatty()
@@ -344,63 +249,42 @@ def run(args: argparse.Namespace) -> int:
             finished[0] += 1
             print(_progress_line(result, finished[0], len(points)), file=sys.stderr, flush=True)
 
-    elif show_bar:
-        n_code = sum(1 for c in nb.get("cells", []) if c.get("cell_type") == "code")
-        bar = Progress(sys.stderr, n_code + (1 if base else 0), "cells")
-        bar.show()
-
-        def on_cell(ce: Any) -> None:
-            assert bar is not None
-            bar.step(failed=ce.status not in ("ok", "skipped"))
-
-        def on_cell_start(index: int, cell_id: str) -> None:
-            assert bar is not None
-            bar.note = f" - {cell_label(index)}"
-            bar.show()
-
-        options["on_cell"] = on_cell
-        options["on_cell_start"] = on_cell_start
-
-    events = CellEvents(args.events) if args.events is not None else None
-    if events is not None:
-        options["on_cell"] = _chain(events.finished, options.get("on_cell"))
-        options["on_cell_start"] = _chain(events.started, options.get("on_cell_start"))
-
+    writer = EventWriter(Path(values["events"])) if values["events"] is not None else None
     if len(points) == 1:
-        from ..runs.sweep import run_point
-
-        try:
-            results = [run_point(0, str(nb_path), points[0], {**options, "name": names[0]})]
-        finally:
-            if events is not None:
-                events.close()
-    else:
-        if options.get("on_cell"):
-            options.pop("on_cell")
-            options.pop("on_cell_start")
+        listeners = [writer, _cell_progress(sys.stderr) if show_bar else None]
+        if any(listener is not None for listener in listeners):
+            options["on_event"] = fan_out(*listeners)
+    try:
         results = run_sweep(
-            nb_path, points, jobs=args.jobs, options=options, names=names, on_done=on_done
+            nb_path,
+            points,
+            jobs=values["jobs"],
+            options=options,
+            names=names,
+            on_done=on_done,
+            executor=values["executor"],
+            scheduler=values["scheduler"],
         )
-    if bar is not None:
-        bar.clear()
+    finally:
+        if writer is not None:
+            writer.close()
+        if bar is not None:
+            bar.clear()
 
     for result in results:
         if result.summary is not None:
             for warning in result.summary.get("warnings") or []:
                 print(f"nbrepro: warning: {warning}", file=sys.stderr)
     errors = [r for r in results if r.summary is None]
-    if len(results) == 1 and errors and errors[0].exit_code != EXIT_FAILED:
-        from ..errors import NbreproError
-
-        exc = NbreproError(errors[0].error)
-        exc.exit_code = errors[0].exit_code
-        raise exc
+    refused = errors[0].exception if len(results) == 1 and errors else None
+    if refused is not None and refused.exit_code != EXIT_FAILED:
+        raise refused  # bad input of a single run: one line and its exit code
     if args.format == "json":
         payload = {
             "runs": [
                 r.summary
                 if r.summary is not None
-                else {"index": r.index, "parameters": r.parameters, "error": r.error}
+                else {"index": r.index, "parameters": r.parameters, "error": _message(r)}
                 for r in results
             ]
         }
@@ -409,7 +293,8 @@ def run(args: argparse.Namespace) -> int:
         for r in results:
             if r.summary is None:
                 print(
-                    f"run {r.index + 1} ({json.dumps(r.parameters, default=str)}): error: {r.error}"
+                    f"run {r.index + 1} ({json.dumps(r.parameters, default=str)}): "
+                    f"error: {_message(r)}"
                 )
             elif len(results) == 1:
                 print(_describe(r.summary, r.summary.get("failure"), r.summary.get("mlflow")))

@@ -1,7 +1,9 @@
 """``nbrepro runs list|show|diff|reproduce``: find, inspect, compare and reproduce stored runs.
 
-Only argparse and the standard library are imported here; the core is imported inside the
-command functions so that ``nbrepro --help`` stays fast. Reference: ``docs/runs.md``.
+Only argparse, the standard library and the option declarations are imported here; the core is
+imported inside the command functions so that ``nbrepro --help`` stays fast. Every text line is
+printed through :mod:`nbrepro.textsafe` (names, parameter values, paths and outputs may hold
+control or bidi characters). Reference: ``docs/runs.md``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from ..cell_names import cell_label
-from .options import seconds
+from ..optionspec import OptionTable
+from ..textsafe import printable, printable_lines
+from ..verify.options import NOTEBOOK_TIMEOUT, TIMEOUT
+from .spec_args import add_spec_arguments
+
+#: The options of ``runs reproduce``: the verification's own declarations (finite, positive).
+REPRODUCE_OPTIONS = OptionTable([TIMEOUT, NOTEBOOK_TIMEOUT])
 
 DESCRIPTION = """\
 Work with the runs stored by `nbrepro run`. The store is the project's (the nearest folder up from
@@ -60,13 +68,7 @@ def register(subparsers: Any) -> None:
         help="re-execute a run with its parameters and compare outputs (a verify verdict)",
     )
     p_rep.add_argument("run_id", metavar="ID")
-    p_rep.add_argument("--timeout", type=seconds, metavar="SECONDS", help="per-cell timeout")
-    p_rep.add_argument(
-        "--notebook-timeout",
-        type=seconds,
-        metavar="SECONDS",
-        help="timeout for the whole notebook",
-    )
+    add_spec_arguments(p_rep, REPRODUCE_OPTIONS)
     p_rep.set_defaults(func=cmd_reproduce)
     parser.set_defaults(func=_no_action(parser))
 
@@ -80,10 +82,16 @@ def _no_action(parser: argparse.ArgumentParser) -> Any:
 
 
 def _store(args: argparse.Namespace) -> Any:
+    from ..errors import InputError
     from ..runs.project import find_project_root, resolve_runs_dir
     from ..runs.store import RunStore
+    from ..textsafe import shown_path
 
-    return RunStore(resolve_runs_dir(find_project_root(Path.cwd()), args.runs_dir))
+    try:
+        return RunStore(resolve_runs_dir(find_project_root(Path.cwd()), args.runs_dir))
+    except OSError as exc:  # a --runs-dir too long to name, or a folder that cannot be searched
+        where = shown_path(args.runs_dir if args.runs_dir is not None else Path.cwd())
+        raise InputError(f"runs directory {where}: cannot read: {exc.strerror or exc}") from None
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -96,7 +104,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(json.dumps({"runs_dir": str(store.runs_dir), "runs": summaries}, indent=1))
         return 0
     if not summaries:
-        print(f"no runs in {store.runs_dir}")
+        print(f"no runs in {printable(store.runs_dir)}")
         return 0
     by_notebook: dict[str, list[dict[str, Any]]] = {}
     for s in summaries:
@@ -104,7 +112,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     blocks = []
     for notebook, items in by_notebook.items():
         blocks.append(
-            f"{notebook} ({len(items)} run{'s' if len(items) != 1 else ''})\n" + runs_table(items)
+            f"{printable(notebook)} ({len(items)} run{'s' if len(items) != 1 else ''})\n"
+            + runs_table(items)
         )
     print("\n\n".join(blocks))
     return 0
@@ -130,7 +139,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         f"  notebook:       {nb.get('path')} ({nb.get('content_hash', '')[:19]}...)",
         f"  kernel:         {nb.get('kernel')}",
         f"  configuration:  {m.get('configuration_id')}",
-        f"  started:        {timings.get('started')} ({timings.get('duration', 0):.1f} s)",
+        f"  started:        {timings.get('started')} ({_number(timings.get('duration')):.1f} s)",
         f"  git:            {git.get('commit') or '-'}" + (" (dirty)" if git.get("dirty") else ""),
         f"  environment:    {m.get('environment_digest', '')[:19]}...",
         f"  nbrepro:        {m.get('nbrepro_version')}",
@@ -145,21 +154,35 @@ def cmd_show(args: argparse.Namespace) -> int:
     ]
     for title, values in sections:
         lines.append(f"{title}:" + ("" if values else " none"))
-        lines.extend(f"  {k} = {format_value(v)}" for k, v in values.items())
+        lines.extend(f"  {k} = {format_value(v)}" for k, v in _items(values))
     inputs = m.get("inputs") or {}
     lines.append("inputs:" + ("" if inputs else " none"))
-    for path, info in inputs.items():
+    for path, info in _items(inputs):
+        info = info if isinstance(info, dict) else {}
         lines.append(f"  {path} ({info.get('source')}) {str(info.get('hash'))[:19]}...")
     lines.append("cells:")
     for cell in m.get("cells") or []:
+        if not isinstance(cell, dict):
+            continue
         err = cell.get("error") or {}
+        err = err if isinstance(err, dict) else {"name": err}
         extra = f" {err.get('name')}: {err.get('value')}" if err else ""
         lines.append(
             f"  {cell_label(cell.get('index', 0), cell.get('id'))} {cell.get('status')} "
-            f"{cell.get('duration', 0):.2f} s{extra}"
+            f"{_number(cell.get('duration')):.2f} s{extra}"
         )
-    print("\n".join(lines))
+    print("\n".join(printable(line) for line in lines))
     return 0
+
+
+def _number(value: Any) -> float:
+    """A duration from a manifest (0 when it is not a number)."""
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
+
+
+def _items(values: Any) -> list[tuple[str, Any]]:
+    """The entries of a manifest's mapping (none when it is not one)."""
+    return list(values.items()) if isinstance(values, dict) else []
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
@@ -171,7 +194,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(diff.to_dict(), indent=1, default=str))
     else:
-        print(diff.render_text())
+        print(printable_lines(diff.render_text()))
     return 0
 
 
@@ -190,5 +213,5 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(result.to_dict(), indent=1, default=str))
     else:
-        sys.stdout.write(result.render_text())
+        sys.stdout.write(printable_lines(result.render_text()))
     return 0 if result.reproduced else 1

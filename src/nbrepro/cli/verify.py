@@ -7,13 +7,17 @@ Only argparse and the standard library are imported here; the core is imported i
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import IO, Any
 
 from ..cell_names import cell_label
-from .options import add_parameter_options, parameters_from_args, positive_int, seconds, tolerance
+from ..verify.options import VERIFY_OPTIONS
+from .options import add_parameter_options, parameters_from_args
+from .spec_args import add_spec_arguments, values_from_args
+
+#: The options of VERIFY_OPTIONS listed under "output" (after --format, --junit-xml, ...).
+OUTPUT_OPTIONS = ("output", "suggest")
 
 DESCRIPTION = """\
 Re-execute each notebook top to bottom in a fresh kernel and compare every code cell's outputs,
@@ -38,80 +42,9 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="notebooks or directories")
     add_parameter_options(parser)
-    execution = parser.add_argument_group("execution")
-    execution.add_argument(
-        "-k", "--kernel", metavar="NAME", help="kernel (default: the notebook's)"
-    )
-    execution.add_argument(
-        "--cwd",
-        type=Path,
-        metavar="DIR",
-        help="working directory of the kernel (default: the notebook's folder)",
-    )
-    execution.add_argument("--timeout", type=seconds, metavar="SECONDS", help="per-cell timeout")
-    execution.add_argument(
-        "--notebook-timeout",
-        type=seconds,
-        metavar="SECONDS",
-        help="timeout for the whole notebook",
-    )
-    execution.add_argument(
-        "--runs",
-        type=positive_int,
-        default=1,
-        metavar="N",
-        help="execute N times; cells whose outputs differ between runs are "
-        "reported as nondeterministic",
-    )
-    execution.add_argument(
-        "-j",
-        "--jobs",
-        type=positive_int,
-        default=1,
-        metavar="N",
-        help="verify N notebooks in parallel (separate kernels)",
-    )
-    comp = parser.add_argument_group("comparison")
-    comp.add_argument(
-        "--against",
-        type=Path,
-        metavar="NOTEBOOK",
-        help="compare with another executed copy instead of the stored outputs",
-    )
-    comp.add_argument(
-        "--sanitize",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="nbval-style sanitize file (regex:/replace: pairs)",
-    )
-    comp.add_argument(
-        "--rtol",
-        type=tolerance,
-        default=0.0,
-        help="relative tolerance for numbers in text outputs",
-    )
-    comp.add_argument(
-        "--atol",
-        type=tolerance,
-        default=0.0,
-        help="absolute tolerance for numbers in text outputs",
-    )
-    comp.add_argument(
-        "--image-tolerance",
-        type=tolerance,
-        default=0.0,
-        metavar="FRACTION",
-        help="allowed fraction of differing pixels in images (default: exact)",
-    )
-    comp.add_argument("--ignore-stderr", action="store_true", help="do not compare stderr")
-    comp.add_argument(
-        "--lax",
-        action="store_true",
-        help="compare only cells marked NBVAL_CHECK_OUTPUT (nbval's lax mode); "
-        "other cells must still run without error",
-    )
+    groups = add_spec_arguments(parser, VERIFY_OPTIONS, skip=("output", "suggest"))
     out = parser.add_argument_group("output")
+    groups["output"] = out
     out.add_argument(
         "--format",
         choices=("text", "json"),
@@ -119,9 +52,6 @@ def register(subparsers: Any) -> None:
         help="report format on stdout (default: text)",
     )
     out.add_argument("--junit-xml", type=Path, metavar="PATH", help="also write a JUnit XML report")
-    out.add_argument(
-        "--output", type=Path, metavar="DIR", help="keep the executed notebooks in DIR"
-    )
     out.add_argument(
         "--events",
         type=Path,
@@ -137,11 +67,11 @@ def register(subparsers: Any) -> None:
     out.add_argument(
         "-v", "--verbose", action="store_true", help="list every cell in the text report"
     )
-    out.add_argument(
-        "--suggest",
-        action="store_true",
-        help="add mechanical remedies for the causes found: a cell order, a seed line, "
-        "a pinned requirements file or conda environment from the recorded environment",
+    add_spec_arguments(
+        parser,
+        VERIFY_OPTIONS,
+        skip=[n for n in VERIFY_OPTIONS.names() if n not in OUTPUT_OPTIONS],
+        groups=groups,
     )
     parser.set_defaults(func=run)
 
@@ -189,56 +119,12 @@ class ProgressBar:
             self.shown = False
 
 
-class EventWriter:
-    """Append events as JSON lines, flushed per line (the server's job runner tails the file)."""
-
-    def __init__(self, path: Path) -> None:
-        from ..errors import InputError
-
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self.fh = path.open("w", encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"--events {path}: cannot write: {exc.strerror or exc}") from None
-
-    def __call__(self, event: dict[str, Any]) -> None:
-        self.fh.write(json.dumps(event, ensure_ascii=False) + "\n")
-        self.fh.flush()
-
-    def close(self) -> None:
-        """Close the file."""
-        self.fh.close()
-
-
 def build_options(args: argparse.Namespace) -> Any:
     """The :class:`nbrepro.verify.VerifyOptions` for parsed arguments."""
-    from ..compare import CompareOptions, load_sanitizers
-    from ..verify import VerifyOptions
+    from ..verify.options import verify_options_from_values
 
-    parameters = parameters_from_args(args)
-    sanitizers: tuple[Any, ...] = ()
-    for path in args.sanitize:
-        sanitizers += tuple(load_sanitizers(path))
-    compare = CompareOptions(
-        rtol=args.rtol,
-        atol=args.atol,
-        image_tolerance=args.image_tolerance,
-        ignore_stderr=args.ignore_stderr,
-        sanitizers=sanitizers,
-    )
-    return VerifyOptions(
-        parameters=parameters,
-        kernel=args.kernel,
-        cwd=args.cwd,
-        against=args.against,
-        runs=args.runs,
-        timeout=args.timeout,
-        notebook_timeout=args.notebook_timeout,
-        compare=compare,
-        output_dir=args.output,
-        lax=args.lax,
-        suggest=args.suggest,
-    )
+    values = values_from_args(args, VERIFY_OPTIONS)
+    return verify_options_from_values(values, parameters_from_args(args))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -249,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
     from ..report.junit import render_junit
     from ..report.text import render_text
     from ..verify import verify_paths
+    from ..verify.events import EventWriter
 
     options = build_options(args)
     if args.junit_xml:
@@ -267,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
             listener(event)
 
     try:
-        report = verify_paths(args.paths, options, jobs=args.jobs, on_event=on_event)
+        report = verify_paths(args.paths, options, on_event=on_event)
     finally:
         if bar is not None:
             bar.clear()

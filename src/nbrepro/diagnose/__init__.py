@@ -10,8 +10,10 @@
     from nbrepro.diagnose.remedies import export_environment, suggest_remedies
     from nbrepro.diagnose.hints import notebook_static, cell_hints
 
-``nbrepro verify`` calls :func:`diagnose_notebook` for notebooks with failing cells. The causes
-are documented in ``docs/diagnosis.md``.
+``nbrepro verify`` calls :func:`diagnose_notebook` for notebooks with failing cells. It builds
+the facts (:mod:`.facts` per notebook and code cell, :mod:`.cell_facts` per failing cell) and runs
+the registry of cause rules (:mod:`.registry`, one function per cause in :mod:`.rules`). The
+causes, their order and their one-line remedies are documented in ``docs/diagnosis.md``.
 """
 
 from __future__ import annotations

@@ -66,9 +66,11 @@ class Cause:
     summary: str
     strength: int
     evidence: list[Evidence] = field(default_factory=list)
+    #: One line saying what to do about it, when that is obvious (``None``: it is not).
+    remedy: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form."""
+        """JSON form (the remedy is the cell's, see :meth:`CellDiagnosis.to_dict`)."""
         return {
             "id": self.id,
             "summary": self.summary,
@@ -97,6 +99,11 @@ class CellDiagnosis:
         return self.causes[0]
 
     @property
+    def remedy(self) -> str | None:
+        """The one-line remedy of the strongest cause (``None``: no obvious one)."""
+        return self.cause.remedy
+
+    @property
     def cause_ids(self) -> list[str]:
         """The ids of every cause, strongest first."""
         return [c.id for c in self.causes]
@@ -111,10 +118,12 @@ class CellDiagnosis:
             if existing.id == cause.id:
                 if cause.strength > existing.strength:
                     existing.strength, existing.summary = cause.strength, cause.summary
+                    existing.remedy = cause.remedy or existing.remedy
                     existing.evidence[:0] = [
                         e for e in cause.evidence if e not in existing.evidence
                     ]
                 else:
+                    existing.remedy = existing.remedy or cause.remedy
                     existing.evidence += [e for e in cause.evidence if e not in existing.evidence]
                 return
         self.causes.append(cause)
@@ -133,10 +142,13 @@ class CellDiagnosis:
         self.causes.sort(key=lambda c: -c.strength)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON form."""
+        """JSON form: the strongest cause (``cause``, ``cause_summary``, its ``evidence`` and
+        ``remedy``), every cause, and what was checked."""
         return {
             "cause": self.cause.id,
+            "cause_summary": self.cause.summary,
             "evidence": [e.to_dict() for e in self.cause.evidence],
+            "remedy": self.remedy,
             "causes": [c.to_dict() for c in self.causes],
             "checked": list(self.checked),
         }

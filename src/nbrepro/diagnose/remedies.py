@@ -36,7 +36,7 @@ def _packages(env: dict[str, Any]) -> dict[str, str]:
         raise InputError("the environment records no packages: nothing to export")
     out = {}
     for name, version in sorted(packages.items()):
-        if not (_SAFE_NAME.match(str(name)) and _SAFE_VERSION.match(str(version))):
+        if not (_SAFE_NAME.fullmatch(str(name)) and _SAFE_VERSION.fullmatch(str(version))):
             raise InputError(f"the environment records an invalid package: {name!r} {version!r}")
         out[str(name)] = str(version)
     return out

@@ -1,21 +1,30 @@
 """Execute a notebook top to bottom in a fresh kernel, with nbclient, and report per cell.
 
-:func:`execute_notebook` never modifies its input: it executes a copy and returns it in an
-:class:`ExecutionResult` with one :class:`CellExecution` per code cell. A cell that raises does
-not stop the run (every cell is run with nbclient's ``allow_errors`` semantics and recorded with
-status ``"error"``); a kernel that dies, a cell that exceeds the per-cell timeout and a notebook
-that exceeds the whole-notebook timeout stop it, and the cells after are ``"not-run"``.
+The engine is an nbclient :class:`~nbclient.NotebookClient` subclass (:class:`CellClient`): the
+cell loop, kernel set-up and clean-up are nbclient's own (``async_execute``, as papermill's
+client wrapper uses them); the subclass only records each code cell's outcome from nbclient's
+hooks and its reply, skips the cells it is told to skip, and stops the run — marking the cells
+after as ``"not-run"`` — when the kernel dies or a per-cell or whole-notebook timeout passes.
+Every cell runs with ``allow_errors``: a cell that raises is recorded as ``"error"`` and the run
+goes on.
 
-The kernel's own stderr (not cell outputs) is captured: ipykernel's "running over TCP without
-encryption" warning is dropped, the rest is kept in :attr:`ExecutionResult.kernel_stderr`.
-IPython kernels run with their history database disabled, so parallel runs share nothing.
+:func:`execute_notebook` never modifies its input: it executes a copy and returns it in an
+:class:`ExecutionResult` with one :class:`CellExecution` per code cell. The kernel's own stderr
+is captured (ipykernel's "running over TCP without encryption" warning dropped). IPython kernels
+keep their history in memory (``--HistoryManager.hist_file=:memory:``), as nbclient sets them
+up, so parallel kernels share no history database.
+
+Timeouts are enforced here, in the process that talks to the kernel; ipykernel kernels exit by
+themselves when this process dies (``JPY_PARENT_PID``), so a killed verification leaves no kernel.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import os
+import signal
 import tempfile
 import threading
 import time
@@ -25,18 +34,34 @@ from pathlib import Path
 from typing import Any
 
 from ..cell_names import cell_label
-from ..errors import EXIT_FAILED, InputError, KernelNotFound, NbreproError
+from ..errors import EXIT_FAILED, InputError, NbreproError
 from ..notebook_io import cell_source
-from ..notebook_io import kernel_name as nb_kernel_name
+from .kernels import DEFAULT_KERNEL, ResolvedKernel, resolve_kernel
+
+__all__ = [
+    "CELL_STATUSES",
+    "DEFAULT_KERNEL",
+    "SKIP_TAG",
+    "CellExecution",
+    "ExecutionResult",
+    "KernelStartFailed",
+    "async_execute_notebook",
+    "cancel_running_executions",
+    "cell_id_for",
+    "check_executable",
+    "execute_notebook",
+    "filter_kernel_stderr",
+]
 
 #: Cell statuses, in the order a report explains them.
 CELL_STATUSES = ("ok", "error", "skipped", "timeout", "kernel-died", "not-run")
 #: nbclient's tag for cells that are not executed.
 SKIP_TAG = "skip-execution"
-#: The kernel used when neither the caller nor the notebook names one.
-DEFAULT_KERNEL = "python3"
-#: Start-up flags for IPython kernels: no history database shared between parallel kernels.
-IPYKERNEL_ARGS = ("--HistoryManager.enabled=False",)
+#: Start-up flags for IPython kernels: history in memory, as nbclient sets up its kernels.
+IPYKERNEL_ARGS = ("--HistoryManager.hist_file=:memory:",)
+
+#: Called when a code cell starts: ``(index, cell id)``.
+CellStarted = Callable[[int, str], None]
 
 
 class KernelStartFailed(NbreproError):
@@ -122,32 +147,9 @@ def filter_kernel_stderr(text: str) -> str:
     )
 
 
-def resolve_kernel(nb: dict[str, Any], kernel_name: str | None) -> tuple[str, dict[str, Any]]:
-    """The kernel to use (argument, else kernelspec, else python3) and its spec as a dict.
-
-    Raises :class:`KernelNotFound` (one line, exit 2) when it is not installed.
-    """
-    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
-
-    name = kernel_name or nb_kernel_name(nb) or DEFAULT_KERNEL
-    try:
-        spec = KernelSpecManager().get_kernel_spec(name)
-    except NoSuchKernel:
-        raise KernelNotFound(
-            f"kernel {name!r} is not installed (see `jupyter kernelspec list`; choose one with "
-            "--kernel)"
-        ) from None
-    return name, {"argv": list(spec.argv), "language": spec.language}
-
-
 def check_executable(nb: dict[str, Any], name: str = "<notebook>") -> None:
     """Raise :class:`InputError` unless the parts of ``nb`` that execution and comparison read
-    have their nbformat types (beyond :func:`nbrepro.notebook_io.check_structure`).
-
-    Sources are strings or lists of strings; cell metadata are objects whose tags are lists of
-    strings; cell ids are strings; a code cell's outputs are a list of objects; the kernelspec and
-    language info are objects.
-    """
+    have their nbformat types (beyond :func:`nbrepro.notebook_io.check_structure`)."""
 
     def invalid(what: str) -> InputError:
         return InputError(f"{name}: not a valid notebook ({what})")
@@ -175,7 +177,7 @@ def check_executable(nb: dict[str, Any], name: str = "<notebook>") -> None:
             raise invalid(f"{cell_label(index)} has outputs that are not a list of objects")
 
 
-# Executions in progress, so that Ctrl-C can cancel those running on worker threads (``-j``).
+# Executions in progress, so that Ctrl-C can cancel those running on worker threads.
 _running: dict[asyncio.Task[Any], asyncio.AbstractEventLoop] = {}
 _cancelled: set[asyncio.Task[Any]] = set()
 _running_lock = threading.Lock()
@@ -197,10 +199,6 @@ def _cancel_requested() -> bool:
         return False
     cancelling = getattr(task, "cancelling", None)  # Python 3.11+: Ctrl-C in asyncio.run
     return task in _cancelled or (cancelling is not None and cancelling() > 0)
-
-
-def _is_ipykernel(spec: dict[str, Any]) -> bool:
-    return any("ipykernel" in str(arg) for arg in spec.get("argv", []))
 
 
 def _to_node(nb: dict[str, Any]) -> Any:
@@ -227,6 +225,199 @@ def _to_plain(node: Any) -> Any:
     return node
 
 
+def _client_class() -> type:
+    """:class:`CellClient`, built on first use (importing nbclient costs a fraction of a
+    second, which ``nbrepro --help`` and ``nbrepro check`` must not pay)."""
+    global _CLIENT_CLASS
+    if _CLIENT_CLASS is None:
+        _CLIENT_CLASS = _build_client_class()
+    return _CLIENT_CLASS
+
+
+_CLIENT_CLASS: type | None = None
+
+
+def _build_client_class() -> type:
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    class CellClient(NotebookClient):  # type: ignore[misc]
+        """nbclient's client, recording every code cell's outcome and stopping the run (the
+        remaining cells ``not-run``) when the kernel dies or a timeout passes."""
+
+        def setup(
+            self,
+            *,
+            skip: Collection[int],
+            cell_timeout: float | None,
+            notebook_timeout: float | None,
+            on_cell: Callable[[CellExecution], None] | None,
+            on_cell_start: CellStarted | None,
+        ) -> None:
+            self.nbrepro_skip = set(skip)
+            self.nbrepro_cell_timeout = cell_timeout if cell_timeout and cell_timeout > 0 else None
+            self.nbrepro_notebook_timeout = (
+                notebook_timeout if notebook_timeout and notebook_timeout > 0 else None
+            )
+            self.nbrepro_on_cell = on_cell
+            self.nbrepro_on_cell_start = on_cell_start
+            self.nbrepro_cells: list[CellExecution] = []
+            self.nbrepro_replies: dict[int, dict[str, Any]] = {}
+            self.nbrepro_deadline: float | None = None
+            self.nbrepro_stopped = False
+            self.nbrepro_died_at: int | None = None
+            self.nbrepro_timed_out = False
+            self.nbrepro_notebook_timed_out = False
+            self.nbrepro_ready = False
+            self.nbrepro_interrupted = False
+            self.nbrepro_signals = False
+            self.on_cell_executed = self._remember_reply
+            self.timeout_func = self._timeout_for  # type: ignore[assignment]
+
+        def _remember_reply(
+            self, cell: Any, cell_index: int, execute_reply: dict[str, Any]
+        ) -> None:
+            self.nbrepro_replies[cell_index] = execute_reply.get("content", {})
+
+        def _timeout_for(self, cell: Any) -> float | None:
+            budget = self.nbrepro_cell_timeout
+            if self.nbrepro_deadline is not None:
+                remaining = max(self.nbrepro_deadline - time.monotonic(), 0.001)
+                budget = remaining if budget is None else min(budget, remaining)
+            return budget
+
+        def _take_signals(self) -> None:
+            """Replace nbclient's SIGINT/SIGTERM handlers (which shut the kernel down and let
+            the run go on as if it had died) by an interrupt of the whole execution."""
+            if self.nbrepro_signals:
+                return
+            self.nbrepro_signals = True
+            loop = asyncio.get_running_loop()
+            task = asyncio.current_task()
+
+            def interrupt() -> None:
+                self.nbrepro_interrupted = True
+                if task is not None:
+                    task.cancel()
+
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                try:
+                    loop.add_signal_handler(sig, interrupt)
+                except (ValueError, RuntimeError, NotImplementedError):
+                    return  # not the main thread: the caller handles signals
+
+        def _report(self, entry: CellExecution) -> None:
+            self.nbrepro_cells.append(entry)
+            if self.nbrepro_on_cell is not None:
+                self.nbrepro_on_cell(entry)
+
+        async def async_start_new_kernel_client(self) -> Any:
+            kc = await super().async_start_new_kernel_client()
+            self.nbrepro_ready = True
+            if self.nbrepro_notebook_timeout:
+                self.nbrepro_deadline = time.monotonic() + self.nbrepro_notebook_timeout
+            return kc
+
+        async def async_execute_cell(
+            self,
+            cell: Any,
+            cell_index: int,
+            execution_count: int | None = None,
+            store_history: bool = True,
+        ) -> Any:
+            if cell.cell_type != "code":
+                return cell
+            self._take_signals()
+            cid = cell_id_for(cell, cell_index)
+            tags = cell.metadata.get("tags", []) or []
+            if self.nbrepro_stopped:
+                self._report(CellExecution(cell_index, cid, "not-run"))
+                return cell
+            if cell_index in self.nbrepro_skip or SKIP_TAG in tags:
+                self._report(CellExecution(cell_index, cid, "skipped"))
+                return cell
+            deadline = self.nbrepro_deadline
+            if deadline is not None and time.monotonic() >= deadline:
+                self.nbrepro_timed_out = self.nbrepro_notebook_timed_out = True
+                self.nbrepro_stopped = True
+                self._report(CellExecution(cell_index, cid, "not-run"))
+                return cell
+            if self.nbrepro_on_cell_start is not None:
+                self.nbrepro_on_cell_start(cell_index, cid)
+            t0 = time.monotonic()
+            try:
+                await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+            except DeadKernelError:
+                if _cancel_requested() or self.nbrepro_interrupted:
+                    # Ctrl-C or a cancel stopped the kernel: not a death to report.
+                    raise asyncio.CancelledError from None
+                self.nbrepro_died_at, self.nbrepro_stopped = cell_index, True
+                self._report(
+                    CellExecution(
+                        cell_index,
+                        cid,
+                        "kernel-died",
+                        time.monotonic() - t0,
+                        "DeadKernelError",
+                        f"the kernel died while executing {cell_label(cell_index, cid)}",
+                    )
+                )
+                return cell
+            except CellTimeoutError:
+                self.nbrepro_timed_out = self.nbrepro_stopped = True
+                by_notebook = deadline is not None and time.monotonic() >= deadline - 0.01
+                self.nbrepro_notebook_timed_out = by_notebook
+                notebook_limit = self.nbrepro_notebook_timeout
+                cell_limit = self.nbrepro_cell_timeout
+                limit = (
+                    f"the notebook timeout of {notebook_limit:g} s"
+                    if by_notebook and notebook_limit
+                    else f"the cell timeout of {cell_limit:g} s"
+                    if cell_limit
+                    else "a timeout"
+                )
+                self._report(
+                    CellExecution(
+                        cell_index,
+                        cid,
+                        "timeout",
+                        time.monotonic() - t0,
+                        "Timeout",
+                        f"cell exceeded {limit}",
+                    )
+                )
+                return cell
+            elapsed = time.monotonic() - t0
+            content = self.nbrepro_replies.pop(cell_index, {})
+            if content.get("status") == "error":
+                self._report(
+                    CellExecution(
+                        cell_index,
+                        cid,
+                        "error",
+                        elapsed,
+                        str(content.get("ename") or "Error"),
+                        str(content.get("evalue", "")),
+                    )
+                )
+            elif content.get("status") == "aborted":
+                self._report(CellExecution(cell_index, cid, "error", elapsed, "Aborted", "aborted"))
+            else:
+                self._report(CellExecution(cell_index, cid, "ok", elapsed))
+            return cell
+
+    return CellClient
+
+
+async def _kill_kernel(km: Any) -> None:
+    """Make sure the kernel of an interrupted or cancelled execution is gone."""
+    if km is None:
+        return
+    with contextlib.suppress(Exception):  # already gone, or never started
+        if await km.is_alive():
+            await km.shutdown_kernel(now=True)
+
+
 async def async_execute_notebook(
     nb: dict[str, Any],
     *,
@@ -237,61 +428,34 @@ async def async_execute_notebook(
     on_cell: Callable[[CellExecution], None] | None = None,
     skip_cells: Collection[int] = (),
     env: Mapping[str, str] | None = None,
-    on_cell_start: Callable[[int, str], None] | None = None,
+    on_cell_start: CellStarted | None = None,
     startup_timeout: float = 60,
+    kernel: ResolvedKernel | None = None,
 ) -> ExecutionResult:
     """Async form of :func:`execute_notebook` (same arguments and result)."""
-    from jupyter_client.manager import AsyncKernelManager
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellTimeoutError, DeadKernelError
-
-    name, spec = resolve_kernel(nb, kernel_name)
+    resolved = kernel if kernel is not None else resolve_kernel(nb, kernel_name)
     started = time.monotonic()
     node = _to_node(nb)
-    skip = set(skip_cells)
-    replies: dict[int, dict[str, Any]] = {}
-
-    def remember_reply(cell: Any, cell_index: int, execute_reply: dict[str, Any]) -> None:
-        replies[cell_index] = execute_reply.get("content", {})
-
-    # The whole-notebook budget starts when the kernel is ready (start-up is not the notebook's).
-    deadline: float | None = None
-
-    def cell_timeout(cell: Any) -> float | None:
-        budget = timeout if timeout and timeout > 0 else None
-        if deadline is not None:
-            remaining = max(deadline - time.monotonic(), 0.001)
-            budget = remaining if budget is None else min(budget, remaining)
-        return budget
-
-    extra_args = list(IPYKERNEL_ARGS) if _is_ipykernel(spec) else []
-    km = AsyncKernelManager(kernel_name=name)
-    client = NotebookClient(
+    client = _client_class()(
         node,
-        km=km,
-        kernel_name=name,
+        kernel_name=resolved.name,
         allow_errors=True,
         record_timing=False,
-        timeout_func=cell_timeout,
         startup_timeout=int(startup_timeout),
-        extra_arguments=extra_args,
-        ipython_hist_file="",
-        on_cell_executed=remember_reply,
+        extra_arguments=list(IPYKERNEL_ARGS) if resolved.is_ipykernel else [],
+        shutdown_kernel="immediate",
+    )
+    client.setup(
+        skip=skip_cells,
+        cell_timeout=timeout,
+        notebook_timeout=notebook_timeout,
+        on_cell=on_cell,
+        on_cell_start=on_cell_start,
     )
     kernel_env = dict(os.environ)
     if env:
         kernel_env.update(env)
     kernel_env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
-
-    cells: list[CellExecution] = []
-    died_at: int | None = None
-    timed_out = False
-    notebook_timed_out = False
-
-    def report(entry: CellExecution) -> None:
-        cells.append(entry)
-        if on_cell is not None:
-            on_cell(entry)
 
     task = asyncio.current_task()
     assert task is not None
@@ -300,103 +464,22 @@ async def async_execute_notebook(
     try:
         with tempfile.TemporaryFile(mode="w+b") as stderr_file:
             try:
-                await client.async_start_new_kernel(
-                    cwd=str(cwd), env=kernel_env, stderr=stderr_file
-                )
-                await client.async_start_new_kernel_client()
+                await client.async_execute(cwd=str(cwd), env=kernel_env, stderr=stderr_file)
+            except asyncio.CancelledError:
+                await _kill_kernel(client.km)
+                if client.nbrepro_interrupted:
+                    raise KeyboardInterrupt from None
+                raise
             except Exception as exc:
-                await _cleanup(client)
+                if client.nbrepro_ready:
+                    raise
                 stderr_file.seek(0)
                 detail = filter_kernel_stderr(stderr_file.read().decode("utf-8", "replace")).strip()
                 last = detail.splitlines()[-1] if detail else str(exc).splitlines()[0]
-                raise KernelStartFailed(f"kernel {name!r} failed to start: {last}") from None
-            except BaseException:
-                await _cleanup(client)
-                raise
-            try:
-                assert client.kc is not None
-                msg_id = await _maybe_await(client.kc.kernel_info())
-                info = await client.async_wait_for_reply(msg_id)
-                if info is not None and "language_info" in info.get("content", {}):
-                    node.metadata["language_info"] = info["content"]["language_info"]
-                if notebook_timeout:
-                    deadline = time.monotonic() + notebook_timeout
-                stopped = False
-                for index, cell in enumerate(node.cells):
-                    if cell.cell_type != "code":
-                        continue
-                    cid = cell_id_for(cell, index)
-                    tags = cell.metadata.get("tags", []) or []
-                    if stopped:
-                        report(CellExecution(index, cid, "not-run"))
-                        continue
-                    if index in skip or SKIP_TAG in tags:
-                        report(CellExecution(index, cid, "skipped"))
-                        continue
-                    if deadline is not None and time.monotonic() >= deadline:
-                        timed_out = notebook_timed_out = stopped = True
-                        report(CellExecution(index, cid, "not-run"))
-                        continue
-                    if on_cell_start is not None:
-                        on_cell_start(index, cid)
-                    t0 = time.monotonic()
-                    try:
-                        await client.async_execute_cell(
-                            cell, index, execution_count=client.code_cells_executed + 1
-                        )
-                    except DeadKernelError:
-                        if _cancel_requested():
-                            raise asyncio.CancelledError from None
-                        died_at, stopped = index, True
-                        report(
-                            CellExecution(
-                                index,
-                                cid,
-                                "kernel-died",
-                                time.monotonic() - t0,
-                                "DeadKernelError",
-                                f"the kernel died while executing {cell_label(index, cid)}",
-                            )
-                        )
-                        continue
-                    except CellTimeoutError:
-                        elapsed = time.monotonic() - t0
-                        timed_out = stopped = True
-                        by_notebook = deadline is not None and time.monotonic() >= deadline - 0.01
-                        notebook_timed_out = by_notebook
-                        limit = (
-                            f"the notebook timeout of {notebook_timeout:g} s"
-                            if by_notebook and notebook_timeout
-                            else f"the cell timeout of {timeout:g} s"
-                            if timeout
-                            else "a timeout"
-                        )
-                        report(
-                            CellExecution(
-                                index, cid, "timeout", elapsed, "Timeout", f"cell exceeded {limit}"
-                            )
-                        )
-                        continue
-                    elapsed = time.monotonic() - t0
-                    content = replies.pop(index, {})
-                    if content.get("status") == "error":
-                        report(
-                            CellExecution(
-                                index,
-                                cid,
-                                "error",
-                                elapsed,
-                                str(content.get("ename") or "Error"),
-                                str(content.get("evalue", "")),
-                            )
-                        )
-                    elif content.get("status") == "aborted":
-                        report(CellExecution(index, cid, "error", elapsed, "Aborted", "aborted"))
-                    else:
-                        report(CellExecution(index, cid, "ok", elapsed))
-                client.set_widgets_metadata()
+                raise KernelStartFailed(
+                    f"kernel {resolved.name!r} failed to start: {last}"
+                ) from None
             finally:
-                await _cleanup(client)
                 stderr_file.seek(0)
                 kernel_stderr = filter_kernel_stderr(stderr_file.read().decode("utf-8", "replace"))
     finally:
@@ -404,43 +487,21 @@ async def async_execute_notebook(
             _running.pop(task, None)
             _cancelled.discard(task)
 
+    cells: list[CellExecution] = client.nbrepro_cells
     counts: dict[str, int] = {}
     for entry in cells:
         counts[entry.status] = counts.get(entry.status, 0) + 1
     return ExecutionResult(
         nb=_to_plain(node),
         cells=cells,
-        kernel_died_at=died_at,
-        timed_out=timed_out,
+        kernel_died_at=client.nbrepro_died_at,
+        timed_out=client.nbrepro_timed_out,
         duration=time.monotonic() - started,
-        kernel_name=name,
-        notebook_timed_out=notebook_timed_out,
+        kernel_name=resolved.name,
+        notebook_timed_out=client.nbrepro_notebook_timed_out,
         kernel_stderr=kernel_stderr,
         counts=counts,
     )
-
-
-async def _maybe_await(value: Any) -> Any:
-    if asyncio.iscoroutine(value) or isinstance(value, asyncio.Future):
-        return await value
-    return value
-
-
-async def _cleanup(client: Any) -> None:
-    """Stop the kernel immediately (it is thrown away) and close the channels."""
-    km = client.km
-    if km is None:
-        return
-    try:
-        if await _maybe_await(km.is_alive()):
-            await _maybe_await(km.shutdown_kernel(now=True))
-    except RuntimeError:
-        pass
-    finally:
-        await _maybe_await(km.cleanup_resources())
-        if client.kc is not None:
-            await _maybe_await(client.kc.stop_channels())
-            client.kc = None
 
 
 def execute_notebook(
@@ -453,19 +514,20 @@ def execute_notebook(
     on_cell: Callable[[CellExecution], None] | None = None,
     skip_cells: Collection[int] = (),
     env: Mapping[str, str] | None = None,
-    on_cell_start: Callable[[int, str], None] | None = None,
+    on_cell_start: CellStarted | None = None,
     startup_timeout: float = 60,
+    kernel: ResolvedKernel | None = None,
 ) -> ExecutionResult:
     """Execute a copy of ``nb`` top to bottom in a fresh kernel; ``nb`` itself is not modified.
 
-    ``kernel_name`` overrides the notebook's kernelspec (default ``python3``); ``cwd`` is the
-    kernel's working directory. ``timeout`` limits each cell and ``notebook_timeout`` all cells
-    together (seconds; ``None`` or 0: no limit). ``on_cell_start(index, id)`` and
-    ``on_cell(CellExecution)`` are called as each code cell starts and finishes. Cells whose
-    index is in ``skip_cells`` or that are tagged ``skip-execution`` are not run (status
-    ``"skipped"``; their stored outputs stay). ``env`` adds variables to the kernel's
-    environment. Raises :class:`KernelNotFound` for a kernel that is not installed and
-    :class:`KernelStartFailed` when it does not start.
+    ``kernel_name`` overrides the notebook's kernelspec (default ``python3``; ``kernel``: one
+    already resolved); ``cwd`` is the kernel's working directory. ``timeout`` limits each cell
+    and ``notebook_timeout`` all cells together (seconds; ``None`` or 0: no limit).
+    ``on_cell_start(index, id)`` and ``on_cell(CellExecution)`` are called as each code cell
+    starts and finishes. Cells whose index is in ``skip_cells`` or that are tagged
+    ``skip-execution`` are not run (status ``"skipped"``; their stored outputs stay). ``env``
+    adds variables to the kernel's environment. Raises :class:`KernelNotFound` for a kernel
+    that is not installed and :class:`KernelStartFailed` when it does not start.
 
     Callable from synchronous code; inside a running event loop it runs on a worker thread.
     """
@@ -479,6 +541,7 @@ def execute_notebook(
         "env": env,
         "on_cell_start": on_cell_start,
         "startup_timeout": startup_timeout,
+        "kernel": kernel,
     }
     try:
         asyncio.get_running_loop()

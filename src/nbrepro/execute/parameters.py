@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Sequence
+import keyword
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,6 +77,16 @@ def _yaml_loader() -> Any:
             for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
         }
 
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            # Aliases can make a few bytes of YAML expand to billions of values ("billion
+            # laughs"): parameters never need them.
+            if self.check_event(yaml.AliasEvent):
+                event = self.peek_event()
+                raise yaml.composer.ComposerError(
+                    None, None, "aliases (*name) are not allowed in parameters", event.start_mark
+                )
+            return super().compose_node(parent, index)
+
     return NoDatesSafeLoader
 
 
@@ -83,6 +95,8 @@ def _load_yaml(text: str, origin: str) -> dict[str, Any]:
 
     try:
         data = yaml.load(text, Loader=_yaml_loader())
+    except RecursionError:
+        raise InputError(f"{origin}: invalid YAML: nested too deeply") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
@@ -159,8 +173,47 @@ def _translator(kernel: str, language: str) -> Any:
         ) from None
 
 
+#: Parameter names other languages accept (R also allows dots).
+_PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_R_NAME = re.compile(r"^(?:[A-Za-z]|\.(?![0-9]))[A-Za-z0-9._]*$")
+
+
+def parameter_name_problem(name: Any, language: str = "python") -> str | None:
+    """Why ``name`` cannot be a parameter of a ``language`` notebook (``None``: it can).
+
+    The one check of parameter names for every face: a name becomes source code in the
+    injected cell, so it must be a plain name of the language (Python: an identifier that is
+    not a keyword, so neither ``class`` nor ``None``; other languages: letters, digits and
+    underscores, R also dots).
+    """
+    if not isinstance(name, str):
+        return f"parameter name {name!r} is not a string"
+    lang = (language or "python").lower()
+    if lang == "python":
+        if not name.isidentifier():
+            return f"parameter name {name!r} is not a Python identifier"
+        if keyword.iskeyword(name):
+            return f"parameter name {name!r} is a Python keyword"
+        return None
+    pattern = _R_NAME if lang == "r" else _PLAIN_NAME
+    if not pattern.match(name):
+        return f"parameter name {name!r} is not a valid {language} variable name"
+    return None
+
+
+def check_parameter_names(params: Mapping[str, Any], language: str = "python") -> None:
+    """Raise a one-line :class:`InputError` for the first parameter name ``language`` cannot
+    take (:func:`parameter_name_problem`)."""
+    for name in params:
+        problem = parameter_name_problem(name, language)
+        if problem is not None:
+            raise InputError(problem)
+
+
 def translate_parameters(params: dict[str, Any], kernel: str, language: str) -> str:
-    """The source papermill injects for ``params`` in a notebook of ``kernel``/``language``."""
+    """The source papermill injects for ``params`` in a notebook of ``kernel``/``language``;
+    names are checked first (:func:`check_parameter_names`)."""
+    check_parameter_names(params, language)
     translator = _translator(kernel, language)
     for name, value in params.items():
         try:

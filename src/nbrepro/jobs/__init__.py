@@ -1,32 +1,48 @@
-"""Jobs: ``nbrepro verify`` and ``nbrepro run`` in subprocesses, per-cell progress, cancel."""
+"""Jobs: verifications and versioned runs in worker processes that call the core; per-cell
+progress from their events, results, cancel.
+
+* :mod:`.request` — the typed JSON request a worker runs;
+* :mod:`.worker` — ``python -m nbrepro.jobs.worker REQUEST.json``;
+* :mod:`.job` — one job: progress, answer, final state, JSON form;
+* :mod:`.manager` — checks requests, queues, starts, watches and cancels the workers;
+* :mod:`.processes` — dying with the parent, process families;
+* :mod:`.ledger` — the jobs a server killed mid-job left unfinished (``interrupted``);
+* :mod:`.retention` — what finished jobs keep, bounded; the list endpoint's summaries.
+"""
 
 from __future__ import annotations
 
-from .manager import (
+from .job import (
     CANCELLED,
     ERROR,
     FAILED,
     FINAL_STATES,
+    INTERRUPTED,
     QUEUED,
-    RUN,
     RUNNING,
     SUCCEEDED,
     TIMEOUT,
-    VERIFY,
     Job,
+)
+from .ledger import LEDGER_FILENAME, JobLedger
+from .manager import (
     JobManager,
     JobNotFound,
-    run_command,
-    validate_request,
+    JobQueueFull,
+    JobStartFailed,
+    validate_options,
+    validate_parameters,
     validate_run_name,
-    verify_command,
 )
+from .request import RUN, VERIFY, JobRequest, read_request, write_request
 
 __all__ = [
     "CANCELLED",
     "ERROR",
     "FAILED",
     "FINAL_STATES",
+    "INTERRUPTED",
+    "LEDGER_FILENAME",
     "QUEUED",
     "RUN",
     "RUNNING",
@@ -34,10 +50,15 @@ __all__ = [
     "TIMEOUT",
     "VERIFY",
     "Job",
+    "JobLedger",
     "JobManager",
     "JobNotFound",
-    "run_command",
-    "validate_request",
+    "JobQueueFull",
+    "JobRequest",
+    "JobStartFailed",
+    "read_request",
+    "validate_options",
+    "validate_parameters",
     "validate_run_name",
-    "verify_command",
+    "write_request",
 ]

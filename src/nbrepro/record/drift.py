@@ -142,15 +142,20 @@ def produced_in_directory(
 
 def _cells_reading(nb: dict[str, Any], prov: dict[str, Any]) -> dict[str, list[CellRef]]:
     index_of = {
-        cell.get("id"): i for i, cell in enumerate(nb.get("cells", [])) if isinstance(cell, dict)
+        cell.get("id"): i
+        for i, cell in enumerate(nb.get("cells") or [])
+        if isinstance(cell, dict) and isinstance(cell.get("id"), str)
     }
     readers: dict[str, list[CellRef]] = {}
-    cells = prov.get("cells") or {}
-    for cid in sorted(cells, key=lambda c: (index_of.get(c, len(index_of)), c)):
+    cells = prov.get("cells")
+    if not isinstance(cells, dict):  # read_notebook refuses it; a caller's dict may hold it
+        return readers
+    for cid in sorted(cells, key=lambda c: (index_of.get(c, len(index_of)), str(c))):
         entry = cells[cid]
-        if not isinstance(entry, dict):
+        paths = entry.get("inputs") if isinstance(entry, dict) else None
+        if not isinstance(paths, list):
             continue
-        for path in entry.get("inputs") or []:
+        for path in paths:
             readers.setdefault(str(path), []).append(CellRef(cid, index_of.get(cid)))
     return readers
 
@@ -254,7 +259,8 @@ def check_drift(
         if current_env is not None:
             report.environment = diff_environments(recorded_env, current_env)
     readers = _cells_reading(nb, prov)
-    inputs = prov.get("inputs") or {}
+    inputs = prov.get("inputs")
+    inputs = inputs if isinstance(inputs, dict) else {}
     base = Path(notebook_dir)
     for path in sorted(inputs):
         entry = inputs[path]

@@ -108,7 +108,10 @@ def _changes(recorded: dict[str, str], current: dict[str, str], keys: list[str])
 
 
 def diff_environments(recorded: dict[str, Any], current: dict[str, Any]) -> EnvDiff:
-    """Compare a recorded ``environment`` object with the current one (both per the schema)."""
+    """Compare a recorded ``environment`` object with the current one (both per the schema;
+    a part of the wrong type reads as absent, never as an exception)."""
+    recorded = recorded if isinstance(recorded, dict) else {}
+    current = current if isinstance(current, dict) else {}
     rec_pkgs = _str_map(recorded.get("packages"))
     cur_pkgs = _str_map(current.get("packages"))
     rec_scope = recorded.get("packages_scope", "imported")

@@ -17,23 +17,18 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shlex
 import sys
 import threading
 from pathlib import Path
 from typing import Any
 
-from IPython.core.magic import Magics, line_magic, magics_class
-
-from ..errors import InputError, NbreproError, UsageError
+from ..errors import InputError, UsageError
 from . import audit, native
 from .environment import installed_distributions
-from .hashing import parse_size
 from .recorder import Recorder
 from .secrets import redact
 
 _recorder: Recorder | None = None
-_magics_registered: set[int] = set()
 
 #: Where Jupyter and VS Code tell a kernel which notebook it runs.
 _SESSION_VARIABLES = ("__session__", "__vsc_ipynb_file__")
@@ -63,9 +58,6 @@ def load_ipython_extension(ip: Any) -> None:
             ip.events.register("pre_run_cell", recorder.pre_run_cell)
             ip.events.register("post_run_cell", recorder.post_run_cell)
             recorder.active = True
-        if id(ip) not in _magics_registered:
-            ip.register_magics(NbreproMagics)
-            _magics_registered.add(id(ip))
         # Scan the installed distributions in the background (about 0.3 s), so neither this
         # load nor the first read of the provenance waits for it.
         threading.Thread(target=_warm_environment, name="nbrepro-env-scan", daemon=True).start()
@@ -138,80 +130,3 @@ def save_provenance(ip: Any, path: str | None) -> tuple[Path, bool]:
         return target, False
     atomic_write_text(target, text)
     return target, True
-
-
-def _configure(recorder: Recorder, assignments: list[str]) -> list[str]:
-    for item in assignments:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise UsageError(f"config expects KEY=VALUE, got {item!r}")
-        if key == "hash_size_cap":
-            recorder.size_cap = parse_size(value)
-        elif key == "journal_cap":
-            if not value.isdigit() or int(value) < 1:
-                raise UsageError(f"journal_cap must be a positive integer, got {value!r}")
-            recorder.journal_cap = int(value)
-        elif key == "notebook_dir":
-            folder = Path(value).expanduser()
-            if not folder.is_dir():
-                raise InputError(f"{folder}: not a directory")
-            recorder.notebook_dir = os.path.abspath(folder)
-        else:
-            raise UsageError(
-                f"unknown setting {key!r} (known: hash_size_cap, journal_cap, notebook_dir)"
-            )
-    return [
-        f"hash_size_cap={recorder.size_cap}",
-        f"journal_cap={recorder.journal_cap}",
-        f"notebook_dir={redact(recorder.notebook_dir)}",
-    ]
-
-
-@magics_class
-class NbreproMagics(Magics):
-    """The ``%nbrepro`` line magic."""
-
-    @line_magic
-    def nbrepro(self, line: str) -> None:
-        """%nbrepro [status | save [PATH] | on | off | config [KEY=VALUE ...]]"""
-        try:
-            self._run(shlex.split(line))
-        except NbreproError as exc:
-            _warn(f"error: {exc}")
-        except ValueError as exc:  # shlex: unbalanced quotes
-            _warn(f"error: {exc}")
-
-    def _run(self, argv: list[str]) -> None:
-        command, args = (argv[0], argv[1:]) if argv else ("status", [])
-        recorder = _recorder
-        if command == "status":
-            if args and args != ["--text"]:
-                raise UsageError("status takes only --text")
-            if getattr(self.shell, "kernel", None) is not None and not args:
-                from ..widgets import display_status
-
-                display_status(self.shell)
-            elif recorder is None:
-                print("nbrepro recorder: not loaded")
-            else:
-                print("\n".join(recorder.status_lines()))
-        elif command == "save":
-            if len(args) > 1:
-                raise UsageError("save takes at most one PATH")
-            target, changed = save_provenance(self.shell, args[0] if args else None)
-            state = "saved to" if changed else "unchanged in"
-            print(f"nbrepro: provenance {state} {target}")
-        elif command == "on":
-            load_ipython_extension(self.shell)
-            print("nbrepro: recording")
-        elif command == "off":
-            unload_ipython_extension(self.shell)
-            print("nbrepro: recording paused")
-        elif command == "config":
-            if recorder is None:
-                raise UsageError("the recorder is not loaded (run %load_ext nbrepro)")
-            print("\n".join(_configure(recorder, args)))
-        else:
-            raise UsageError(
-                f"unknown subcommand {command!r} (status, save [PATH], on, off, config)"
-            )

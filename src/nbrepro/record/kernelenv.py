@@ -311,15 +311,15 @@ def find_kernelspec(kernel: str, spec_manager: Any = None) -> Any:
     which sees every kernel ``jupyter kernelspec list`` shows). Call it in the thread that
     starts kernels: jupyter_client's imports must not race each other in two threads.
     """
-    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+    from ..errors import KernelNotFound, NbreproError
+    from ..execute.kernels import lookup_kernelspec
 
-    manager = spec_manager if spec_manager is not None else KernelSpecManager()
     try:
-        return manager.get_kernel_spec(kernel)
-    except NoSuchKernel:
+        return lookup_kernelspec(kernel, spec_manager)
+    except KernelNotFound:
         return KernelEnvironment(kernel, None, f"kernel {kernel!r} is not installed")
-    except (OSError, ValueError) as exc:
-        return KernelEnvironment(kernel, None, f"kernel {kernel!r}: unreadable kernelspec: {exc}")
+    except NbreproError as exc:
+        return KernelEnvironment(kernel, None, exc.raw)
 
 
 def kernel_environment(

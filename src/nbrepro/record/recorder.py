@@ -26,14 +26,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
 from ..hashing import source_hash
-from ..provenance import DERIVED_ID_PREFIX, SCHEMA_VERSION
+from ..provenance import DERIVED_ID_PREFIX
 from . import audit, native
 from .databases import DatabaseState, database_state
 from .drift import produced_in_directory
 from .environment import snapshot
 from .hashing import HashCache, default_size_cap, hash_directory, hash_file
+from .provenance_record import (
+    CellRecord,
+    ExecutionRecord,
+    InputRecord,
+    Session,
+    provenance_record,
+)
 from .secrets import redact, redactor
 
 #: Executions kept in the journal by default (the oldest are dropped first).
@@ -484,19 +490,18 @@ class Recorder:
         return snapshot(self.imported_modules(), kernel=self.kernel_info())
 
     def provenance(self) -> dict[str, Any]:
-        """The ``metadata.nbrepro`` object for what this kernel has recorded so far."""
+        """The ``metadata.nbrepro`` object for what this kernel has recorded so far (laid out
+        by :mod:`.provenance_record`, as every producer's)."""
         inputs = dict(self.inputs)
         inputs.update(self._directory_entries())
-        return {
-            "schema_version": SCHEMA_VERSION,
-            "nbrepro_version": __version__,
-            "session": dict(self.session),
-            "environment": self.environment(),
-            "inputs": {path: dict(inputs[path]) for path in sorted(inputs)},
-            "cells": {cid: _copy_cell(self.cells[cid]) for cid in sorted(self.cells)},
-            "executions": [_copy_cell(e) for e in self.executions],
-            "deleted_cells": sorted(self.deleted),
-        }
+        return provenance_record(
+            session=Session(self.session["id"], self.session["started"]),
+            environment=self.environment(),
+            inputs={path: InputRecord.from_json(entry) for path, entry in inputs.items()},
+            cells={cid: CellRecord.from_json(entry) for cid, entry in self.cells.items()},
+            executions=[ExecutionRecord.from_json(entry) for entry in self.executions],
+            deleted_cells=self.deleted,
+        )
 
     def status_lines(self) -> list[str]:
         """The plain-text summary ``%nbrepro status`` prints."""
@@ -521,11 +526,3 @@ class Recorder:
 
 def _top_level_modules() -> set[str]:
     return {name.split(".", 1)[0] for name in list(sys.modules)}
-
-
-def _copy_cell(entry: dict[str, Any]) -> dict[str, Any]:
-    out = dict(entry)
-    for key in ("inputs", "outputs", "deleted_cells"):
-        if key in out:
-            out[key] = list(out[key])
-    return out

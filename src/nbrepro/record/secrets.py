@@ -15,6 +15,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from functools import lru_cache
+from typing import Any
 
 #: What a redacted value is replaced with.
 REDACTED = "<redacted>"
@@ -141,3 +142,104 @@ def redact(text: str, environ: Mapping[str, str] | None = None) -> str:
     Used on file paths and error messages before the recorder stores or prints them.
     """
     return redactor(environ)(text)
+
+
+class Scrubber:
+    """The one scrubber at the pipeline's boundary: everything a verification or a run writes or
+    returns (executed copies, reports, job results, run bundles, MLflow) passes through it.
+
+    Built once per notebook from the kernel's environment (``environ``, default
+    ``os.environ``): the values of secret-named variables and URL passwords become
+    :data:`REDACTED` in every string of a JSON value (keys included). A notebook's stream outputs
+    are joined per cell and stream name before scrubbing, so that a secret printed in two chunks
+    (``write(s[:7]); flush(); write(s[7:])``) is found as well.
+    """
+
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        self.values = secret_values(environ)
+        self._redact = redactor(environ)
+
+    @property
+    def active(self) -> bool:
+        """Whether there is any secret to scrub (URL passwords aside)."""
+        return bool(self.values)
+
+    def text(self, text: str) -> str:
+        """``text`` with every secret redacted."""
+        return self._redact(text)
+
+    def json(self, value: Any) -> Any:
+        """A copy of a JSON value with every secret redacted in its strings."""
+        if isinstance(value, str):
+            return self._redact(value)
+        if isinstance(value, dict):
+            return {
+                (self._redact(k) if isinstance(k, str) else k): self.json(v)
+                for k, v in value.items()
+            }
+        if isinstance(value, list):
+            return [self.json(v) for v in value]
+        return value
+
+    def notebook(self, nb: Mapping[str, Any]) -> dict[str, Any]:
+        """A scrubbed copy of a notebook dict (stream outputs joined per cell and name first)."""
+        cells = []
+        for cell in nb.get("cells", []) or []:
+            if isinstance(cell, dict) and isinstance(cell.get("outputs"), list):
+                cell = {**cell, "outputs": self._join_streams(cell["outputs"])}
+            cells.append(cell)
+        return self.json({**nb, "cells": cells})  # type: ignore[no-any-return]
+
+    def _join_streams(self, outputs: list[Any]) -> list[Any]:
+        """Consecutive stream outputs of one name joined into one; when a secret shows only in
+        the whole text of a stream name, every output of that name is joined into its first, as
+        nbclient's ``coalesce_streams`` does."""
+        joined: list[Any] = []
+        for output in outputs:
+            if not (isinstance(output, dict) and output.get("output_type") == "stream"):
+                joined.append(output)
+                continue
+            text = _stream_text(output)
+            previous = joined[-1] if joined else None
+            if (
+                isinstance(previous, dict)
+                and previous.get("output_type") == "stream"
+                and previous.get("name") == output.get("name")
+            ):
+                joined[-1] = {**previous, "text": _stream_text(previous) + text}
+            else:
+                joined.append({**output, "text": text})
+        if not self.values:
+            return joined
+        streams = [o for o in joined if isinstance(o, dict) and o.get("output_type") == "stream"]
+        split = set()
+        for name in {str(o.get("name")) for o in streams}:
+            chunks = [_stream_text(o) for o in streams if str(o.get("name")) == name]
+            whole = "".join(chunks)
+            if any(v in whole and not any(v in chunk for chunk in chunks) for v in self.values):
+                split.add(name)
+        if not split:
+            return joined
+        merged: list[Any] = []
+        first: dict[str, int] = {}
+        for output in joined:
+            stream = str(output.get("name")) if isinstance(output, dict) else ""
+            if (
+                isinstance(output, dict)
+                and output.get("output_type") == "stream"
+                and stream in split
+            ):
+                if stream in first:
+                    target = merged[first[stream]]
+                    merged[first[stream]] = {**target, "text": target["text"] + output["text"]}
+                    continue
+                first[stream] = len(merged)
+            merged.append(output)
+        return merged
+
+
+def _stream_text(output: Mapping[str, Any]) -> str:
+    text = output.get("text", "")
+    if isinstance(text, list):
+        return "".join(str(t) for t in text)
+    return str(text)

@@ -10,9 +10,9 @@ if TYPE_CHECKING:
     from ..verify import VerifyReport
 
 
-def render_json(report: VerifyReport) -> str:
+def render_json(report: VerifyReport, face: str = "cli") -> str:
     """The report as indented JSON text (ends with a newline)."""
-    return json.dumps(report.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(report.to_dict(face), indent=2, ensure_ascii=False) + "\n"
 
 
 def report_schema() -> dict[str, Any]:

@@ -12,6 +12,7 @@ import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING
 
 from ..cell_names import cell_label
+from ..optionspec import render_mentions
 
 if TYPE_CHECKING:
     from ..verify import NotebookReport, VerifyReport
@@ -74,4 +75,5 @@ def render_junit(report: VerifyReport) -> str:
         root.set(key, str(value))
     root.set("time", f"{report.duration:.3f}")
     ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    text = ET.tostring(root, encoding="unicode")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + render_mentions(text, "cli") + "\n"

@@ -1,10 +1,17 @@
-"""Plain-text rendering of a verify report: what a person reads in a terminal or a CI log."""
+"""Plain-text rendering of a verify report: what a person reads in a terminal or a CI log.
+
+Every line passes through :func:`nbrepro.textsafe.printable`: paths, cell ids, outputs, diffs
+and kernel stderr come from notebooks and kernels, and a control or bidi character in them must
+show as ``\\x1b`` or ``\\u202e``, not act on the terminal or split a line.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from ..cell_names import cell_label
+from ..optionspec import render_mentions
+from ..textsafe import printable
 
 if TYPE_CHECKING:
     from ..verify import NotebookReport, VerifyReport
@@ -27,7 +34,9 @@ def _indent(text: str, prefix: str) -> list[str]:
     return [prefix + line for line in lines]
 
 
-def render_notebook(report: NotebookReport, *, verbose: bool = False) -> list[str]:
+def render_notebook(
+    report: NotebookReport, *, verbose: bool = False, face: str = "cli"
+) -> list[str]:
     """Lines describing one notebook: verdict, warnings, and every cell that did not pass."""
     seconds = f"{report.duration:.1f} s"
     head = f"{report.path}: {VERDICT_WORDS.get(report.status, report.status)}"
@@ -64,11 +73,11 @@ def render_notebook(report: NotebookReport, *, verbose: bool = False) -> list[st
             lines.extend(_indent(str(remedy["code"]), "    "))
     if report.output_path:
         lines.append(f"  executed notebook kept at {report.output_path}")
-    return lines
+    return [printable(render_mentions(line, face), tabs=True) for line in lines]
 
 
 def render_text(report: VerifyReport, *, verbose: bool = False, only_failing: bool = False) -> str:
-    """The whole text report, ending with a one-line summary.
+    """The whole text report, ending with a one-line summary (every line printable).
 
     ``verbose`` lists every cell; ``only_failing`` leaves out notebooks that reproduced.
     """

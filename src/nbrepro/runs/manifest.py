@@ -105,7 +105,7 @@ def _parsed_cells(nb: Mapping[str, Any]) -> Iterable[ast.Module]:
             continue
         try:
             yield ast.parse(_code_without_magics(cell_source(cell)))
-        except (SyntaxError, ValueError):
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue
 
 
@@ -232,7 +232,7 @@ def input_readers(
         source = cell_source(cell)
         try:
             tree: ast.Module | None = ast.parse(_code_without_magics(source))
-        except (SyntaxError, ValueError):
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
             tree = None
         tags = (cell.get("metadata") or {}).get("tags") or []
         code.append((cid if isinstance(cid, str) and cid else f"index-{index}", source, tree, tags))

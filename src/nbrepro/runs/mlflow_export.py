@@ -11,7 +11,9 @@ imported only when a run is exported. Each nbrepro run becomes one MLflow run wi
 * **artifacts** — ``notebook.ipynb``, ``run.json`` and ``environment.json``.
 
 The experiment is named after the notebook (its path relative to the project root) unless one
-is given. User names and passwords in a tracking URI are never recorded.
+is given. User names and passwords in a tracking URI are never recorded, and every param, metric
+name, tag and artifact passes through the run's :class:`~nbrepro.record.secrets.Scrubber` on its
+way out.
 """
 
 from __future__ import annotations
@@ -19,15 +21,22 @@ from __future__ import annotations
 import json
 import os
 import re
+import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError, NbreproError, OptionalDependencyMissing, UsageError
+from ..optionspec import mention
+from . import options as _options  # noqa: F401 - registers the run options for mentions
 from .metrics import decode_value
 from .project import redact_uri, run_settings
 from .store import ENVIRONMENT_FILE, MANIFEST_FILE, NOTEBOOK_FILE, Run
+
+if TYPE_CHECKING:
+    from ..record.secrets import Scrubber
 
 MLFLOW_MISSING = "MLflow export needs the mlflow package: pip install 'nbrepro[mlflow]'"
 _INVALID_KEY_CHARS = re.compile(r"[^\w.\- /:]")
@@ -57,10 +66,8 @@ def _client_class() -> Any:
 
 
 def resolve_tracking_uri(cli_value: str | None, project_root: os.PathLike[str] | str) -> str:
-    """The tracking URI for ``--mlflow [URI]``: the URI given, else ``MLFLOW_TRACKING_URI``, else
-    ``[tool.nbrepro] mlflow_tracking_uri``. Raises :class:`UsageError` when none is set."""
-    from pathlib import Path
-
+    """The tracking URI for the ``mlflow`` option: the URI given, else ``MLFLOW_TRACKING_URI``,
+    else ``[tool.nbrepro] mlflow_tracking_uri``. Raises :class:`UsageError` when none is set."""
     if cli_value:
         return cli_value
     env = os.environ.get("MLFLOW_TRACKING_URI")
@@ -70,15 +77,13 @@ def resolve_tracking_uri(cli_value: str | None, project_root: os.PathLike[str] |
     if isinstance(configured, str) and configured:
         return configured
     raise UsageError(
-        "--mlflow needs a tracking URI: give --mlflow URI, set MLFLOW_TRACKING_URI or "
-        "[tool.nbrepro] mlflow_tracking_uri"
+        f"MLflow export needs a tracking URI: give one ({mention('mlflow', 'URI')}) or set "
+        "MLFLOW_TRACKING_URI or [tool.nbrepro] mlflow_tracking_uri"
     )
 
 
 def configured_tracking_uri(project_root: os.PathLike[str] | str) -> str | None:
     """``[tool.nbrepro] mlflow_tracking_uri`` of the project, if set (turns export on)."""
-    from pathlib import Path
-
     value = run_settings(Path(project_root))[0].get("mlflow_tracking_uri")
     return value if isinstance(value, str) and value else None
 
@@ -199,18 +204,48 @@ def run_tags(manifest: Mapping[str, Any]) -> dict[str, str]:
     return {k: str(v)[:_MAX_TAG_LENGTH] for k, v in tags.items() if v is not None}
 
 
-def export_run(run: Run, tracking_uri: str, *, experiment: str | None = None) -> dict[str, Any]:
+def _artifact(run: Run, filename: str, scrubber: Scrubber | None, scratch: Path) -> str:
+    """The path of a bundle file to upload: the file itself, or a scrubbed copy of it when the
+    scrubber finds a secret in it."""
+    path = run.path / filename
+    if scrubber is None or not scrubber.active:
+        return str(path)
+    text = path.read_text(encoding="utf-8")
+    clean = scrubber.text(text)
+    if clean == text:
+        return str(path)
+    copy = scratch / filename
+    copy.write_text(clean, encoding="utf-8")
+    return str(copy)
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def export_run(
+    run: Run,
+    tracking_uri: str,
+    *,
+    experiment: str | None = None,
+    scrubber: Scrubber | None = None,
+) -> dict[str, Any]:
     """Log a stored run to MLflow; return where it went (for the bundle's ``mlflow.json``).
 
-    Raises :class:`OptionalDependencyMissing` without mlflow and :class:`MlflowExportError`
-    when the server refuses.
+    Params, metric names, tags and artifacts pass through ``scrubber`` (default: one built
+    from this process's environment). Raises :class:`OptionalDependencyMissing` without mlflow
+    and :class:`MlflowExportError` when the server refuses.
     """
     client_cls = _client_class()
     from mlflow.entities import Metric, Param
 
-    manifest = run.manifest
-    name = experiment or default_experiment_name(manifest)
-    with _mlflow_settings():
+    from ..record.secrets import Scrubber
+
+    scrub = scrubber if scrubber is not None else Scrubber()
+    clean = scrub.json if scrub.active else _identity
+    manifest = clean(run.manifest)
+    name = clean(experiment or default_experiment_name(manifest))
+    with _mlflow_settings(), tempfile.TemporaryDirectory(prefix="nbrepro-mlflow-") as scratch:
         try:
             client = client_cls(tracking_uri=tracking_uri)
             exp_id = _experiment_id(client, name)
@@ -243,7 +278,8 @@ def export_run(run: Run, tracking_uri: str, *, experiment: str | None = None) ->
             for i in range(0, len(metrics), 1000):
                 client.log_batch(mlflow_run_id, metrics=metrics[i : i + 1000])
             for filename in (NOTEBOOK_FILE, MANIFEST_FILE, ENVIRONMENT_FILE):
-                client.log_artifact(mlflow_run_id, str(run.path / filename))
+                artifact = _artifact(run, filename, scrub, Path(scratch))
+                client.log_artifact(mlflow_run_id, artifact)
             status = "FINISHED" if manifest.get("verdict") == "succeeded" else "FAILED"
             client.set_terminated(mlflow_run_id, status=status, end_time=stamp)
         except NbreproError:
@@ -251,7 +287,7 @@ def export_run(run: Run, tracking_uri: str, *, experiment: str | None = None) ->
         except Exception as exc:
             raise MlflowExportError(
                 f"run {run.run_id} stored, but the MLflow export to "
-                f"{redact_uri(tracking_uri)} failed: {_one_line(exc)}"
+                f"{redact_uri(tracking_uri)} failed: {scrub.text(_one_line(exc))}"
             ) from None
     return {
         "tracking_uri": redact_uri(tracking_uri),

@@ -25,11 +25,16 @@ _ROOT_MARKERS = ("pyproject.toml", ".git")
 def find_project_root(start: str | os.PathLike[str]) -> Path:
     """The nearest folder at or above ``start`` (a notebook or a folder) with ``pyproject.toml``
     or ``.git``; ``start``'s folder when there is none."""
-    p = Path(start).resolve()
-    folder = p if p.is_dir() else p.parent
-    for candidate in (folder, *folder.parents):
-        if any((candidate / marker).exists() for marker in _ROOT_MARKERS):
-            return candidate
+    try:
+        p = Path(start).resolve()
+        folder = p if p.is_dir() else p.parent
+        for candidate in (folder, *folder.parents):
+            if any((candidate / marker).exists() for marker in _ROOT_MARKERS):
+                return candidate
+    except RuntimeError:  # a symbolic link loop (Python 3.11's resolve)
+        raise InputError(f"{start}: a symbolic link loop") from None
+    except OSError as exc:  # a name too long, a folder that cannot be read
+        raise InputError(f"{start}: {exc.strerror or exc}") from None
     return folder
 
 

@@ -7,13 +7,15 @@ content changed since the run and environment drift are reported beside the verd
 diagnosis gets them with the run's manifest as the provenance of the stored outputs (the cells
 that read each input: :func:`nbrepro.runs.manifest.input_readers`), so a cell that read a
 changed input is diagnosed ``input-changed``, as ``nbrepro verify`` diagnoses a recorded notebook.
+
+Secrets need nothing of their own here: the pipeline scrubs the fresh executed copies, the
+baseline (the run's bundle, scrubbed when it was stored) and the report with one
+:class:`~nbrepro.record.secrets.Scrubber`, so a secret the run printed compares equal.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,8 +23,10 @@ from typing import TYPE_CHECKING, Any
 from .store import Run
 
 if TYPE_CHECKING:
-    from ..compare import CompareOptions
     from ..record.drift import InputDrift
+
+#: Statuses of run cells that executed (the others keep the stored outputs, or have none).
+RAN_STATUSES = ("ok", "error", "timeout", "kernel-died")
 
 
 @dataclass
@@ -92,38 +96,46 @@ def _input_states(run: Run, cwd: Path, nb: dict[str, Any]) -> list[InputDrift]:
 
 
 def run_provenance(run: Run, inputs: list[InputDrift]) -> dict[str, Any]:
-    """What the run's manifest says of how its stored outputs were made, in the shape of
-    ``metadata.nbrepro`` (:mod:`nbrepro.diagnose` reads it): per cell its source hash, status
-    and the inputs it read, and the environment. A run has no execution journal: it ran top to
-    bottom."""
+    """What the run's manifest says of how its stored outputs were made, as a
+    ``metadata.nbrepro`` record (:mod:`nbrepro.diagnose` reads it), laid out by the one builder
+    (:mod:`nbrepro.record.provenance_record`): the run as the session (its id and start), the
+    environment, the inputs it hashed, and per cell that ran its source hash, status and the
+    inputs it read (``inputs``: the run's inputs as checked now, each with its readers).
+    Cells that did not run (``skipped``, ``not-run``) have no record; one that timed out or
+    whose kernel died is an ``error``. A run has no execution journal: it ran top to bottom."""
+    from ..record.provenance_record import CellRecord, InputRecord, Session, provenance_record
+
+    manifest = run.manifest
     read_by: dict[str, list[str]] = {}
     for item in inputs:
         for ref in item.cells:
             read_by.setdefault(ref.id, []).append(item.path)
     cells = {}
-    for record in run.manifest.get("cells") or []:
-        if isinstance(record, dict) and isinstance(record.get("id"), str):
-            cells[record["id"]] = {
-                "source_hash": record.get("source_hash"),
-                "status": record.get("status"),
-                "inputs": read_by.get(record["id"], []),
-            }
-    return {"cells": cells, "environment": run.manifest.get("environment") or {}}
-
-
-def _with_secrets_redacted(compare: CompareOptions | None) -> CompareOptions:
-    """``compare`` plus a sanitizer that redacts the environment's secrets in the fresh outputs,
-    as the run redacted them in the outputs it stored."""
-    from ..compare import CompareOptions, Sanitizer
-    from ..record.secrets import REDACTED, secret_values
-
-    base = compare or CompareOptions()
-    values = secret_values()
-    if not values:
-        return base
-    pattern = re.compile("|".join(re.escape(v) for v in values))
-    redaction = Sanitizer(pattern, REDACTED, section="secrets")
-    return dataclasses.replace(base, sanitizers=(redaction, *base.sanitizers))
+    for record in manifest.get("cells") or []:
+        if not isinstance(record, dict) or not isinstance(record.get("id"), str):
+            continue
+        status = record.get("status")
+        if status not in RAN_STATUSES:
+            continue
+        error = record.get("error")
+        error = error if isinstance(error, dict) else {}
+        cells[record["id"]] = CellRecord(
+            source_hash=str(record.get("source_hash")),
+            status="ok" if status == "ok" else "error",
+            error=None if status == "ok" else str(error.get("name") or status),
+            inputs=read_by.get(record["id"], []),
+        )
+    recorded = manifest.get("inputs") or {}
+    return provenance_record(
+        session=Session(run.run_id, str((manifest.get("timings") or {}).get("started") or "")),
+        environment=manifest.get("environment") or {},
+        inputs={
+            path: InputRecord.from_json(entry)
+            for path, entry in recorded.items()
+            if isinstance(entry, dict)
+        },
+        cells=cells,
+    )
 
 
 def reproduce_run(
@@ -136,7 +148,7 @@ def reproduce_run(
     on_event: Any = None,
 ) -> Reproduction:
     """Re-execute ``run`` and compare its outputs with the stored ones."""
-    from ..execute.engine import DEFAULT_KERNEL
+    from ..execute.kernels import DEFAULT_KERNEL
     from ..record.drift import DriftReport
     from ..record.envdiff import diff_environments
     from ..record.kernelenv import kernel_environment
@@ -168,7 +180,7 @@ def reproduce_run(
         cwd=cwd,
         timeout=timeout,
         notebook_timeout=notebook_timeout,
-        compare=_with_secrets_redacted(compare),
+        compare=compare,
         check_drift=False,
         provenance=run_provenance(run, inputs),
         drift=drift,

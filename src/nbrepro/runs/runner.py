@@ -1,26 +1,29 @@
 """Execute a notebook as a versioned run: inject parameters, execute, record, store, export.
 
-:func:`start_run` is the library entry point (``nbrepro run``, sweeps and the server's "Run as
-experiment" call it); it is self-contained and picklable-argument-only, so it runs as well in a
-worker process as in the caller's.
+:func:`start_run` is the library entry point (``nbrepro run``, sweeps, the server's "Run as
+experiment" and its job worker call it). Bad input is refused before any kernel starts
+(:mod:`.prepare`); the verdict is the core's (:func:`nbrepro.verify.verdict.run_verdict`);
+progress is told as the core's events (:mod:`nbrepro.verify.events`); and everything the run
+writes — the executed notebook, the manifest with its metrics, the environment and the MLflow
+export — passes through one :class:`~nbrepro.record.secrets.Scrubber` first (stream outputs
+joined per cell and name, so a secret printed in two chunks is found as well).
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import __version__
-from ..cell_names import cell_label
-from ..errors import InputError, NotebookNotFound
+from ..errors import InputError
 from ..hashing import source_hash
-from ..notebook_io import kernel_language, kernel_name, read_notebook
+from ..notebook_io import kernel_language, kernel_name
+from ..verify.verdict import RUN_FAILED, RUN_SUCCEEDED
 from .manifest import (
     MANIFEST_SCHEMA_VERSION,
     candidate_inputs,
@@ -32,12 +35,19 @@ from .manifest import (
     utc_iso,
 )
 from .metrics import extract_metrics
-from .project import find_project_root, git_state, resolve_runs_dir
-from .store import Run, RunStore
+from .prepare import RunTarget, inject, prepare_target
+from .project import git_state
+from .store import Run
 
-#: Verdicts of a run.
-VERDICT_SUCCEEDED = "succeeded"
-VERDICT_FAILED = "failed"
+if TYPE_CHECKING:
+    from ..execute.engine import CellExecution, ExecutionResult
+    from ..execute.kernels import ResolvedKernel
+    from ..record.secrets import Scrubber
+    from ..verify.events import EventCallback
+
+#: Verdicts of a run (the core's: :mod:`nbrepro.verify.verdict`).
+VERDICT_SUCCEEDED = RUN_SUCCEEDED
+VERDICT_FAILED = RUN_FAILED
 
 
 @dataclass(frozen=True)
@@ -59,31 +69,6 @@ class SweepInfo:
     def to_dict(self) -> dict[str, Any]:
         """JSON form for ``run.json``."""
         return {"id": self.sweep_id, "index": self.index, "size": self.size}
-
-
-def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
-
-
-def secret_scrubber(environ: Mapping[str, str] | None = None) -> Callable[[Any], Any]:
-    """A function returning a JSON value with every secret of ``environ`` (default
-    ``os.environ``) replaced in its strings: the values of token/key/password-named variables
-    and URL passwords (:mod:`nbrepro.record.secrets`). A run applies it to everything it
-    records (manifest, executed notebook), since a cell's output or error may print a secret."""
-    from ..record.secrets import redactor
-
-    redact = redactor(environ)
-
-    def scrub(value: Any) -> Any:
-        if isinstance(value, str):
-            return redact(value)
-        if isinstance(value, dict):
-            return {scrub(k): scrub(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [scrub(v) for v in value]
-        return value
-
-    return scrub
 
 
 def hash_inputs(paths: Mapping[str, str], base: Path) -> dict[str, dict[str, Any]]:
@@ -125,30 +110,6 @@ def _cell_records(executed: dict[str, Any], result: Any) -> list[dict[str, Any]]
     return records
 
 
-def _verdict(executed: dict[str, Any], result: Any) -> tuple[str, str | None]:
-    from ..compare import cell_policy
-
-    cells = executed.get("cells", [])
-    for ce in result.cells:
-        where = cell_label(ce.index, ce.cell_id)
-        if ce.status in ("ok", "skipped"):
-            continue
-        if ce.status == "error":
-            cell = cells[ce.index] if 0 <= ce.index < len(cells) else {}
-            if cell_policy(cell).raises_exception:
-                continue
-            return VERDICT_FAILED, f"{where} raised {ce.error_name}: {ce.error_value}"
-        if ce.status == "timeout":
-            return VERDICT_FAILED, f"{where} timed out"
-        if ce.status == "kernel-died":
-            return VERDICT_FAILED, f"the kernel died in {where}"
-    if result.kernel_died_at is not None:
-        return VERDICT_FAILED, f"the kernel died in {cell_label(result.kernel_died_at)}"
-    if result.timed_out:
-        return VERDICT_FAILED, "the notebook timed out"
-    return VERDICT_SUCCEEDED, None
-
-
 def run_environment(kernel_env: Any) -> dict[str, Any]:
     """The ``environment`` a run records: its kernel's (a
     :class:`~nbrepro.record.kernelenv.KernelEnvironment`). A kernel without a Python
@@ -170,13 +131,84 @@ def run_environment(kernel_env: Any) -> dict[str, Any]:
     }
 
 
+def _scrub_cells(result: ExecutionResult, scrubber: Scrubber) -> None:
+    """Redact secrets in the exception names and messages of the executed cells."""
+    if not scrubber.active:
+        return
+    for entry in result.cells:
+        if entry.error_value is not None:
+            entry.error_value = scrubber.text(entry.error_value)
+        if entry.error_name is not None:
+            entry.error_name = scrubber.text(entry.error_name)
+
+
+def _verdict(executed: dict[str, Any], result: ExecutionResult) -> tuple[str, str | None]:
+    """The core's run verdict, with each cell's ``raises-exception`` marking."""
+    from ..compare import cell_policy
+    from ..verify.verdict import run_verdict
+
+    cells = executed.get("cells", [])
+    raises = {
+        ce.index: cell_policy(cells[ce.index]).raises_exception
+        for ce in result.cells
+        if 0 <= ce.index < len(cells)
+    }
+    return run_verdict(result.cells, raises, result)
+
+
+def _scrubbed_parameters(
+    given: Mapping[str, Any], scrubber: Scrubber
+) -> tuple[dict[str, Any], list[str]]:
+    """The parameters as recorded (secrets redacted) and a warning per parameter that held one."""
+    import json
+
+    plain = json.loads(json.dumps(dict(given), default=str))
+    recorded = scrubber.json(plain)
+    warnings = [
+        f"parameter {scrubber.text(key)!r} holds a secret from the environment: it is not recorded"
+        for key, value in plain.items()
+        if scrubber.text(key) != key or scrubber.json(value) != value
+    ]
+    return recorded, warnings
+
+
+def _cell_events(
+    emit: EventCallback,
+    notebook: str,
+    on_cell: Callable[[Any], None] | None,
+    on_cell_start: Callable[[int, str], None] | None,
+) -> tuple[Callable[[int, str], None], Callable[[CellExecution], None]]:
+    """The engine's per-cell callbacks: the core's events, then the caller's own callbacks."""
+    from ..verify.events import cell_callbacks
+
+    emit_started, emit_finished = cell_callbacks(emit, notebook)
+
+    def started(index: int, cell_id: str) -> None:
+        emit_started(index, cell_id)
+        if on_cell_start is not None:
+            on_cell_start(index, cell_id)
+
+    def finished(entry: CellExecution) -> None:
+        emit_finished(entry)
+        if on_cell is not None:
+            on_cell(entry)
+
+    return started, finished
+
+
+def _display_path(target: RunTarget) -> str:
+    path = target.path
+    root = target.project_root
+    return path.relative_to(root).as_posix() if path.is_relative_to(root) else path.as_posix()
+
+
 def start_run(
     notebook: str | os.PathLike[str],
     params: Mapping[str, Any] | None = None,
     *,
     name: str | None = None,
     runs_dir: str | os.PathLike[str] | None = None,
-    kernel: str | None = None,
+    kernel: str | ResolvedKernel | None = None,
     cwd: str | os.PathLike[str] | None = None,
     timeout: float | None = None,
     notebook_timeout: float | None = None,
@@ -185,6 +217,8 @@ def start_run(
     sweep: SweepInfo | None = None,
     on_cell: Callable[[Any], None] | None = None,
     on_cell_start: Callable[[int, str], None] | None = None,
+    on_event: EventCallback | None = None,
+    execute: Callable[..., ExecutionResult] | None = None,
 ) -> Run:
     """Execute ``notebook`` with ``params`` in a fresh kernel and store the run.
 
@@ -192,42 +226,29 @@ def start_run(
     ``environment.json`` are written atomically as a bundle ``<runs dir>/<run id>/``; when
     ``mlflow`` is given the run is then logged to MLflow (see :mod:`nbrepro.runs.mlflow_export`).
     A run whose cells fail is still stored (verdict ``"failed"``). Raises
-    :class:`NbreproError` subclasses for bad input (missing notebook, unknown kernel, missing
-    ``inputs`` file) before anything runs.
+    :class:`NbreproError` subclasses for bad input (missing notebook, unknown kernel, a
+    parameter name the kernel's language cannot take, missing ``inputs`` file) before anything
+    runs. ``kernel`` is a kernel name or one already resolved
+    (:func:`nbrepro.execute.kernels.resolve_kernel`). ``on_event`` receives the core's events
+    (``notebook-started``, ``cell-started``, ``cell-finished``, ``notebook-finished``,
+    ``run-stored``); ``on_cell_start(index, id)`` and ``on_cell(CellExecution)`` are the
+    engine's per-cell callbacks.
     """
-    from ..execute.engine import DEFAULT_KERNEL, execute_notebook
-    from ..execute.parameters import inject_parameters
-    from ..record.kernelenv import KernelEnvironment, find_kernelspec, spec_environment
+    from ..execute.engine import execute_notebook
+    from ..record.kernelenv import KernelEnvironment, spec_environment
+    from ..record.secrets import Scrubber
+    from ..verify.events import make_event
 
-    nb_path = Path(notebook).resolve()
-    if nb_path.is_dir():
-        raise InputError(f"{notebook}: is a directory, not a notebook")
-    nb = read_notebook(nb_path)
-    project_root = find_project_root(nb_path)
-    store_dir = resolve_runs_dir(project_root, runs_dir)
-    store = RunStore.for_notebook(nb_path, store_dir)
-    store.ensure_writable()
-    work_dir = Path(cwd).resolve() if cwd is not None else nb_path.parent
-    if not work_dir.is_dir():
-        raise NotebookNotFound(f"{cwd}: no such working directory")
-    for item in inputs:
-        if not Path(item).exists():
-            raise InputError(f"{item}: no such input file")
-
-    scrub = secret_scrubber()
-    given = _jsonable(dict(params or {}))
-    parameters = scrub(given)
-    warnings: list[str] = [
-        f"parameter {name!r} holds a secret from the environment: it is not recorded"
-        for name, value in parameters.items()
-        if value != given[name]
-    ]
-    to_run = nb
-    if params:
-        injection = inject_parameters(nb, dict(params), kernel_name=kernel)
-        to_run = injection.nb
+    declared = list(inputs)
+    target = prepare_target(notebook, kernel=kernel, runs_dir=runs_dir, cwd=cwd, inputs=declared)
+    declared = [Path(item).resolve() for item in declared]  # as given: from the current folder
+    nb, store, work_dir, resolved = target.nb, target.store, target.work_dir, target.kernel
+    injection = inject(target, params or {})
+    to_run = injection.nb if injection is not None else nb
+    scrubber = Scrubber()  # the kernel's environment is this process's
+    parameters, warnings = _scrubbed_parameters(params or {}, scrubber)
+    if injection is not None:
         warnings.extend(injection.warnings)
-
     if name:
         same_name = [r.run_id for r in store.list() if r.name == name]
         if same_name:
@@ -235,38 +256,39 @@ def start_run(
                 f"the name {name!r} is already used by run {', '.join(same_name[-3:])}: "
                 "it now names several runs, so give run ids to `nbrepro runs`"
             )
-    input_paths = candidate_inputs(nb, work_dir, parameters, inputs)
+    input_paths = candidate_inputs(nb, work_dir, parameters, declared)
     input_hashes = hash_inputs(input_paths, work_dir)
 
+    display = scrubber.text(_display_path(target))
+    emit: EventCallback = on_event if on_event is not None else (lambda _event: None)
+    code_cells = sum(1 for c in to_run.get("cells", []) if c.get("cell_type") == "code")
     started = datetime.now(timezone.utc)
     run_id = new_run_id(started)
-    # The kernel's environment (its interpreter's, not this process's) and git are read while
-    # the kernel works (the kernel is another process). Its kernelspec is looked up here: the
-    # worker must not import jupyter_client while the kernel start does.
-    env_kernel = kernel or kernel_name(nb) or DEFAULT_KERNEL
-    spec = find_kernelspec(env_kernel)
+    emit(make_event("notebook-started", notebook=display, cells=code_cells, runs=1))
+    cell_started, cell_finished = _cell_events(emit, display, on_cell, on_cell_start)
 
     def read_kernel_environment() -> KernelEnvironment:
-        if isinstance(spec, KernelEnvironment):
-            return spec  # not installed: the kernel start says so
-        return spec_environment(spec, env_kernel)
+        return spec_environment(resolved.spec, resolved.name)
 
+    # The kernel's environment (its interpreter's, not this process's) and git are read while
+    # the kernel works (the kernel is another process).
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nbrepro-run") as pool:
         env_future = pool.submit(read_kernel_environment)
-        git_future = pool.submit(git_state, nb_path.parent)
-        result = execute_notebook(
+        git_future = pool.submit(git_state, target.path.parent)
+        result = (execute or execute_notebook)(
             to_run,
-            kernel_name=kernel,
+            kernel=resolved,
             cwd=work_dir,
             timeout=timeout,
             notebook_timeout=notebook_timeout,
-            on_cell=on_cell,
-            on_cell_start=on_cell_start,
+            on_cell=cell_finished,
+            on_cell_start=cell_started,
         )
         finished = datetime.now(timezone.utc)
         kernel_env = env_future.result()
         git = git_future.result()
-    executed = scrub(result.nb)
+    executed = scrubber.notebook(result.nb)
+    _scrub_cells(result, scrubber)
     environment = run_environment(kernel_env)
     if kernel_env.environment is None and kernel_env.is_python:
         warnings.append(f"the kernel's environment is not recorded: {kernel_env.reason}")
@@ -278,11 +300,13 @@ def start_run(
         "language": kernel_language(executed),
         "language_version": lang_info.get("version"),
     }
+    environment = scrubber.json(environment)
     env_digest = environment_digest(environment)
     content_hash = notebook_content_hash(nb)
     verdict, failure = _verdict(executed, result)
     metrics = extract_metrics(executed)
     metric_values, metric_series = metrics.to_manifest()
+    project_root = target.project_root
 
     manifest: dict[str, Any] = {
         "schema_version": MANIFEST_SCHEMA_VERSION,
@@ -291,10 +315,8 @@ def start_run(
         "name": name,
         "nbrepro_version": __version__,
         "notebook": {
-            "path": nb_path.relative_to(project_root).as_posix()
-            if nb_path.is_relative_to(project_root)
-            else nb_path.as_posix(),
-            "absolute_path": str(nb_path),
+            "path": _display_path(target),
+            "absolute_path": str(target.path),
             "content_hash": content_hash,
             "kernel": result.kernel_name or kernel_name(nb),
             "language": kernel_language(nb),
@@ -325,10 +347,24 @@ def start_run(
         "sweep": sweep.to_dict() if sweep is not None else None,
         "warnings": warnings,
     }
-    run = store.write(scrub(manifest), executed, environment)
+    manifest = scrubber.json(manifest)
+    emit(
+        make_event(
+            "notebook-finished",
+            notebook=display,
+            status=manifest["verdict"],
+            reproducible=None,
+            reason=manifest["failure"],
+            duration=manifest["timings"]["duration"],
+        )
+    )
+    run = store.write(manifest, executed, environment)
+    emit(make_event("run-stored", notebook=display, run_id=run.run_id, path=str(run.path)))
     if mlflow is not None:
         from .mlflow_export import export_run
 
-        export = export_run(run, mlflow.tracking_uri, experiment=mlflow.experiment)
+        export = export_run(
+            run, mlflow.tracking_uri, experiment=mlflow.experiment, scrubber=scrubber
+        )
         store.record_mlflow(run, export)
     return run

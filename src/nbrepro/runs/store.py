@@ -163,11 +163,14 @@ class RunStore:
     """
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
-        p = Path(root).resolve()
-        if any((p / marker).exists() for marker in ("pyproject.toml", ".git", ".nbrepro")):
-            self.runs_dir = resolve_runs_dir(p)
-        else:
-            self.runs_dir = p
+        try:
+            p = Path(root).resolve()
+            found = any((p / m).exists() for m in ("pyproject.toml", ".git", ".nbrepro"))
+        except RuntimeError:  # a symbolic link loop (Python 3.11's resolve)
+            raise InputError(f"{root}: a symbolic link loop") from None
+        except OSError as exc:  # a name too long
+            raise InputError(f"{root}: {exc.strerror or exc}") from None
+        self.runs_dir = resolve_runs_dir(p) if found else p
 
     @classmethod
     def for_notebook(
@@ -260,9 +263,9 @@ class RunStore:
     def ensure_writable(self) -> None:
         """Create the runs directory if needed; raise :class:`InputError` (one line) when it
         cannot be created or written (checked before a run executes, not after)."""
-        if self.runs_dir.exists() and not self.runs_dir.is_dir():
-            raise InputError(f"runs directory {self.runs_dir}: not a directory")
         try:
+            if self.runs_dir.exists() and not self.runs_dir.is_dir():
+                raise InputError(f"runs directory {self.runs_dir}: not a directory")
             self.runs_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise InputError(

@@ -1,32 +1,44 @@
-"""Parameter sweeps: a grid or a YAML list of parameter sets, run sequentially or in parallel.
+"""Parameter sweeps: a grid or a YAML list of parameter sets, run one or several at a time.
 
-``--grid name=v1,v2`` gives each name a list of values, typed like ``-p`` values; the sweep is
-their cartesian product. ``--sweep FILE.yaml`` holds a YAML list of parameter mappings. Given
-both, each YAML set is crossed with the grid. Each point is merged over the base parameters
-(``-p/-r/-f/-y``) and becomes its own run with its own kernel; ``jobs > 1`` runs points in
-separate worker processes.
+The ``grid`` option (``name=v1,v2``) gives each name a list of values, typed like ``-p``
+values; the sweep is their cartesian product. A sweep file holds a YAML list of parameter
+mappings. Given both, each YAML set is crossed with the grid. Each point is merged over the
+base parameters and becomes its own run with its own kernel.
+
+Every point is checked before the first one runs (:func:`nbrepro.runs.prepare.check_points`).
+``jobs > 1`` runs points on threads of this process, each driving its own kernel (a separate
+process that exits with this one, kill -9 included: ipykernel polls its parent,
+``JPY_PARENT_PID``), so a killed sweep leaves no worker executing points nobody asked for.
+Ctrl-C or SIGTERM starts no further point and cancels the running ones (their kernels are shut
+down, as ``verify -j`` stops its own: :func:`nbrepro.execute.engine.cancel_running_executions`);
+a bundle is written into a temporary folder and renamed, so no half bundle is left.
 """
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import itertools
-import multiprocessing
 import os
-import signal
+import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InputError, NbreproError, UsageError
+from ..optionspec import mention
+from . import options as _options  # noqa: F401 - registers the run options for mentions
 from .manifest import new_run_id
 from .runner import SweepInfo
 
+if TYPE_CHECKING:
+    from ..executors import Executor
+
 
 def parse_grid(specs: Sequence[str]) -> dict[str, list[Any]]:
-    """Parse ``name=v1,v2`` specifications (values typed as ``-p`` types them)."""
+    """Parse ``name=v1,v2`` specifications (values typed as ``-p`` types them). Names are
+    checked as parameter names later, in the kernel's language (:func:`check_points`)."""
     from ..execute.parameters import resolve_type
 
     grid: dict[str, list[Any]] = {}
@@ -34,12 +46,12 @@ def parse_grid(specs: Sequence[str]) -> dict[str, list[Any]]:
         name, sep, values = spec.partition("=")
         name = name.strip()
         if not sep or not name.isidentifier():
-            raise UsageError(f"--grid {spec!r}: expected NAME=VALUE[,VALUE...]")
+            raise UsageError(f"{mention('grid', repr(spec))}: expected NAME=VALUE[,VALUE...]")
         if name in grid:
-            raise UsageError(f"--grid: {name!r} given twice")
+            raise UsageError(f"{mention('grid')}: {name!r} given twice")
         items = values.split(",")
         if any(item == "" for item in items):
-            raise UsageError(f"--grid {spec!r}: empty value")
+            raise UsageError(f"{mention('grid', repr(spec))}: empty value")
         grid[name] = [resolve_type(item) for item in items]
     return grid
 
@@ -91,6 +103,8 @@ class PointResult:
     summary: dict[str, Any] | None
     error: str | None = None
     exit_code: int = 0
+    #: The error itself (its message renders option mentions per face).
+    exception: NbreproError | None = field(default=None, repr=False, compare=False)
 
     @property
     def succeeded(self) -> bool:
@@ -98,22 +112,14 @@ class PointResult:
         return self.summary is not None and self.summary.get("verdict") == "succeeded"
 
 
-#: State of a sweep worker: whether a point is running, and whether the worker was told to
-#: stop (the points still queued to it are then skipped).
-_worker = {"running": False, "stopping": False}
+def runner_takes_executor() -> bool:
+    """Whether :func:`nbrepro.runs.runner.start_run` can hand its execution to an executor
+    (its ``execute`` hook)."""
+    import inspect
 
+    from .runner import start_run
 
-def _stop_worker(signum: int, frame: Any) -> None:
-    _worker["stopping"] = True
-    if _worker["running"]:
-        raise KeyboardInterrupt
-
-
-def _init_worker() -> None:
-    """Make SIGINT and SIGTERM stop a sweep worker: the running point unwinds (its kernel is shut
-    down and its temporary bundle removed) and the points queued to the worker are skipped."""
-    signal.signal(signal.SIGINT, _stop_worker)
-    signal.signal(signal.SIGTERM, _stop_worker)
+    return "execute" in inspect.signature(start_run).parameters
 
 
 def run_point(
@@ -122,24 +128,45 @@ def run_point(
     params: dict[str, Any],
     options: dict[str, Any],
     sweep: SweepInfo | None = None,
+    executor: Executor | None = None,
 ) -> PointResult:
-    """Run one point (in this process or a worker); errors become a :class:`PointResult`."""
+    """Run one point; errors become a :class:`PointResult`. With ``executor`` only the
+    execution runs there; the bundle (and MLflow) is written here, once."""
     from .runner import start_run
 
-    if _worker["stopping"]:
-        raise KeyboardInterrupt
-    _worker["running"] = True
+    extra: dict[str, Any] = {}
+    if executor is not None:
+        key = f"{sweep.sweep_id if sweep is not None else new_run_id()}-{index}"
+        extra["execute"] = executor.execute_function(lambda: key)
     try:
-        run = start_run(notebook, params, sweep=sweep, **options)
+        run = start_run(notebook, params, sweep=sweep, **options, **extra)
     except NbreproError as exc:
-        return PointResult(index, params, None, str(exc), exc.exit_code)
-    finally:
-        _worker["running"] = False
+        return PointResult(index, params, None, str(exc), exc.exit_code, exc)
     summary = run.summary.to_dict()
     summary["failure"] = run.manifest.get("failure")
     summary["mlflow"] = run.mlflow()
     summary["warnings"] = list(run.manifest.get("warnings") or [])
     return PointResult(index, params, summary)
+
+
+def prepare_sweep(
+    notebook: str | os.PathLike[str],
+    points: Sequence[Mapping[str, Any]],
+    options: Mapping[str, Any],
+) -> Any:
+    """Check the notebook, its kernel, the store and every point before any point runs; return
+    the resolved kernel (for ``options["kernel"]``). Raises a one-line NbreproError."""
+    from .prepare import check_points, prepare_target
+
+    target = prepare_target(
+        notebook,
+        kernel=options.get("kernel"),
+        runs_dir=options.get("runs_dir"),
+        cwd=options.get("cwd"),
+        inputs=options.get("inputs") or (),
+    )
+    check_points(target, points)
+    return target.kernel
 
 
 def run_sweep(
@@ -150,14 +177,26 @@ def run_sweep(
     options: Mapping[str, Any] | None = None,
     names: Sequence[str | None] | None = None,
     on_done: Callable[[PointResult], None] | None = None,
+    executor: str | Executor | None = None,
+    scheduler: str | None = None,
 ) -> list[PointResult]:
-    """Run every point; ``jobs > 1`` runs them in that many worker processes (each with its own
-    kernel). ``options`` are passed to :func:`nbrepro.runs.runner.start_run` (picklable values
-    only); ``names`` gives each point's run name. Results come back in point order;
-    ``on_done`` sees each as it finishes."""
+    """Check every point, then run them, ``jobs`` at a time (each with its own kernel).
+
+    ``options`` are passed to :func:`nbrepro.runs.runner.start_run`; ``names`` gives each
+    point's run name. Results come back in point order; ``on_done`` sees each as it finishes
+    (on the calling thread). Bad input raises NbreproError before any point runs.
+    ``executor`` (``"local"``, the default; ``"dask"`` with ``scheduler``; or an
+    :class:`~nbrepro.executors.Executor`) is where the executions run; each point's bundle and
+    MLflow export are written here, by this process, once per point.
+    """
     opts = dict(options or {})
     nb = str(notebook)
-    results: list[PointResult] = []
+    if (executor not in (None, "local") or scheduler) and not runner_takes_executor():
+        raise UsageError(
+            f"{mention('executor', executor or 'dask')}: this nbrepro's runner cannot hand its "
+            "executions to an executor (start_run has no execute hook)"
+        )
+    opts["kernel"] = prepare_sweep(nb, points, opts)
     sweep_id = new_run_id()
     n = len(points)
 
@@ -167,6 +206,9 @@ def run_sweep(
     def opts_for(i: int) -> dict[str, Any]:
         return {**opts, "name": names[i]} if names is not None else opts
 
+    if executor not in (None, "local") or scheduler:
+        return _sweep_on(executor, scheduler, nb, points, jobs, opts_for, info, on_done)
+    results: list[PointResult] = []
     if jobs <= 1 or n <= 1:
         for i, params in enumerate(points):
             result = run_point(i, nb, params, opts_for(i), info(i))
@@ -174,37 +216,118 @@ def run_sweep(
             if on_done is not None:
                 on_done(result)
         return results
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        max_workers=min(jobs, len(points)), mp_context=ctx, initializer=_init_worker
-    ) as pool:
-        pending: set[Future[PointResult]] = {
-            pool.submit(run_point, i, nb, params, opts_for(i), info(i))
-            for i, params in enumerate(points)
-        }
-        try:
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    result = fut.result()
-                    results.append(result)
+    _import_for_threads()
+    stopping = threading.Event()
+    opts["on_cell_start"] = _unless_stopping(stopping, opts.get("on_cell_start"))
+
+    def point(i: int) -> PointResult | None:
+        if stopping.is_set():
+            return None
+        return run_point(i, nb, points[i], opts_for(i), info(i))
+
+    pool = ThreadPoolExecutor(max_workers=min(jobs, n), thread_name_prefix="nbrepro-sweep")
+    pending: set[Future[PointResult | None]] = {pool.submit(point, i) for i in range(n)}
+    try:
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                outcome = fut.result()
+                if outcome is not None:
+                    results.append(outcome)
                     if on_done is not None:
-                        on_done(result)
-        except BaseException:
-            _stop_workers(pool)
-            raise
+                        on_done(outcome)
+    except BaseException:
+        stopping.set()
+        _stop(pool, pending)
+        raise
+    pool.shutdown(wait=True)
     return sorted(results, key=lambda r: r.index)
 
 
-def _stop_workers(pool: ProcessPoolExecutor) -> None:
-    """Interrupted (Ctrl-C, SIGTERM): start no more points and stop the running ones.
+def _sweep_on(
+    executor: str | Executor | None,
+    scheduler: str | None,
+    nb: str,
+    points: Sequence[dict[str, Any]],
+    jobs: int,
+    opts_for: Callable[[int], dict[str, Any]],
+    info: Callable[[int], SweepInfo | None],
+    on_done: Callable[[PointResult], None] | None,
+) -> list[PointResult]:
+    """Run the points with their executions on ``executor`` (a name: made here and closed at
+    the end), ``jobs`` in flight at a time; each point is recorded on a thread of this process
+    as its execution comes back. Ctrl-C cancels every pending and running execution."""
+    from ..executors import Executor, make_executor
 
-    The workers get SIGTERM (they may not have seen the signal: ``kill`` of this process alone),
-    which unwinds their current run and makes them skip what is queued to them; the pool's exit
-    then waits only for that.
+    n = len(points)
+    if isinstance(executor, Executor):
+        owned, ex = False, executor
+    else:
+        owned = True
+        ex = make_executor(executor, jobs=jobs, scheduler=scheduler, start=Path(nb).parent)
+    results: list[PointResult] = []
+    pool = ThreadPoolExecutor(max_workers=max(1, min(jobs, n)), thread_name_prefix="nbrepro-sweep")
+    stopping = threading.Event()
+
+    def point(i: int) -> PointResult | None:
+        if stopping.is_set():
+            return None
+        return run_point(i, nb, points[i], opts_for(i), info(i), ex)
+
+    pending: set[Future[PointResult | None]] = {pool.submit(point, i) for i in range(n)}
+    try:
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                outcome = fut.result()
+                if outcome is not None:
+                    results.append(outcome)
+                    if on_done is not None:
+                        on_done(outcome)
+    except BaseException:
+        stopping.set()
+        ex.cancel_all()
+        _stop(pool, pending)
+        raise
+    finally:
+        if owned:
+            ex.close()
+    pool.shutdown(wait=True)
+    return sorted(results, key=lambda r: r.index)
+
+
+def _unless_stopping(
+    stopping: threading.Event, then: Callable[[int, str], None] | None
+) -> Callable[[int, str], None]:
+    """A cell-start callback that cancels the execution once the sweep is stopping: a run whose
+    execution began after the sweep's one cancel (:func:`_stop`) runs no cell."""
+
+    def on_cell_start(index: int, cell_id: str) -> None:
+        if stopping.is_set():
+            raise asyncio.CancelledError
+        if then is not None:
+            then(index, cell_id)
+
+    return on_cell_start
+
+
+def _import_for_threads() -> None:
+    """Import what the threads' runs import, once, here: jupyter_client's and nbclient's
+    imports must not race each other in two threads."""
+    import jupyter_client.manager  # noqa: F401
+    import nbclient  # noqa: F401
+
+
+def _stop(pool: ThreadPoolExecutor, pending: set[Future[Any]]) -> None:
+    """Interrupted (Ctrl-C, SIGTERM): start no further point and cancel the running ones.
+
+    Queued points are dropped and the executions in progress are cancelled once (each shuts its
+    kernel down; a second cancel would interrupt that clean-up); an execution that begins later
+    stops at its first cell (:func:`_unless_stopping`). Returns when every thread is done.
     """
+    from ..execute.engine import cancel_running_executions
+
+    running = [fut for fut in pending if not fut.cancel()]  # a cancelled one never runs
     pool.shutdown(wait=False, cancel_futures=True)
-    for child in multiprocessing.active_children():
-        if child.pid is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(child.pid, signal.SIGTERM)
+    cancel_running_executions()
+    wait(running)

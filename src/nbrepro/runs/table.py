@@ -1,4 +1,9 @@
-"""Plain-text tables of runs (``nbrepro runs list`` and the summary after a sweep)."""
+"""Plain-text tables of runs (``nbrepro runs list`` and the summary after a sweep).
+
+Every cell of a table passes through :func:`nbrepro.textsafe.printable`: run names, parameter
+values and metric names come from users and notebooks, and an ESC, a bidi override or a line
+separator in them must show escaped (``\\x1b``, ``\\u202e``, ``\\u2028``), not act on the terminal.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,14 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..textsafe import printable
 from .metrics import decode_value
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Columns aligned with two spaces; numbers right-aligned."""
+    """Columns aligned with two spaces; numbers right-aligned; every cell printable."""
+    headers = [printable(h) for h in headers]
+    rows = [[printable(cell) for cell in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in rows:
         widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
@@ -40,13 +48,11 @@ def _is_number(text: str) -> bool:
 
 
 def format_value(value: Any) -> str:
-    """A parameter or metric value in a table cell."""
+    """A parameter or metric value in a table cell (printable, at most 24 characters)."""
     number = decode_value(value)
     if number is not None and not isinstance(value, str):
         return f"{number:.6g}" if isinstance(value, float) else str(value)
-    if isinstance(value, str):
-        return value if len(value) <= 24 else value[:21] + "..."
-    text = json.dumps(value, default=str)
+    text = printable(value) if isinstance(value, str) else json.dumps(value, default=str)
     return text if len(text) <= 24 else text[:21] + "..."
 
 

@@ -3,7 +3,8 @@
 Loading the extension
 
 * reads :class:`~.config.NbreproConfig` from the server's configuration;
-* opens the journal (:class:`nbrepro.journal.JournalStore`);
+* opens the journal (:class:`nbrepro.journal.JournalStore`) — a locked, corrupt or unwritable
+  journal never keeps the extension from loading (:func:`_open_journal`);
 * installs the :class:`~.recording.RecordingService` (kernel start/restart hooks, the relay
   observer as the kernel websocket connection class, the pre-save hook);
 * starts the :class:`~nbrepro.jobs.JobManager` of verification and run jobs (verifications
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import NbreproError
-from ..jobs import JobManager
+from ..jobs import LEDGER_FILENAME, JobManager
 from ..journal import JournalStore
 from .config import NbreproConfig
 from .paths import resolve_in_root
@@ -52,11 +53,26 @@ def _verified_dir(root_dir: str, setting: str, log: Any) -> Path | None:
         return None
 
 
+def _open_journal(config: NbreproConfig, log: Any) -> JournalStore:
+    """The journal: its writes never wait on the event loop, a corrupt file is moved aside, a
+    locked or unwritable one is retried; one that cannot be used at all (written by a newer
+    nbrepro) keeps this server's journal in memory. Never raises."""
+    path = config.journal_path or None
+    try:
+        journal = JournalStore(path, log=log)
+    except Exception as exc:  # the journal must never keep the extension from loading
+        reason = exc.message_for("plain") if isinstance(exc, NbreproError) else str(exc)
+        log.warning("nbrepro: the journal is unavailable (%s); it is kept in memory only", reason)
+        journal = JournalStore.unavailable(path, reason, log=log)
+    atexit.register(journal.close, 2.0)
+    return journal
+
+
 def _load_jupyter_server_extension(server_app: Any) -> None:
     """Register nbrepro's recording and handlers with a running jupyter server."""
     config = NbreproConfig(config=server_app.config, parent=server_app)
     root_dir = str(Path(server_app.root_dir).resolve())
-    journal = JournalStore(config.journal_path or None)
+    journal = _open_journal(config, server_app.log)
     recording = RecordingService(
         config,
         journal,
@@ -67,9 +83,11 @@ def _load_jupyter_server_extension(server_app: Any) -> None:
     )
     jobs = JobManager(
         max_jobs=max(1, config.max_jobs),
+        max_queued=max(1, config.max_queued),
         timeout=config.verify_timeout or None,
         run_timeout=config.run_timeout or None,
         executed_dir=_verified_dir(root_dir, config.verified_dir, server_app.log),
+        ledger=journal.path.parent / LEDGER_FILENAME,
     )
     ext = NbreproExtension(
         config=config,

@@ -57,6 +57,11 @@ class NbreproConfig(Configurable):
         ),
     ).tag(config=True)
 
+    max_queued = Int(
+        32,
+        help="Jobs that may wait in the queue; a request beyond it is answered 429.",
+    ).tag(config=True)
+
     run_timeout = Float(
         0.0,
         help="Wall-time limit of one experiment run started from the panel, in seconds "

@@ -15,15 +15,13 @@ import concurrent.futures
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..journal import JournalStore, execution_order
 from ..notebook_io import kernel_name, read_notebook
-
-#: Verdict levels, from best to worst.
-VERDICT_OK, VERDICT_WARNING, VERDICT_ERROR = "ok", "warning", "error"
 
 
 @dataclass
@@ -126,14 +124,25 @@ class StatusService:
                 del self._pending[kernel]
         return env
 
-    def status(self, api_path: str, path: Path, live: dict[str, Any]) -> dict[str, Any]:
+    def status(
+        self,
+        api_path: str,
+        path: Path,
+        live: dict[str, Any],
+        verification: Callable[[str], dict[str, Any] | None] | None = None,
+    ) -> dict[str, Any]:
         """The status document of the notebook at ``path`` (see ``docs/openapi.yaml``).
 
         ``live``: the live recording of the notebook's kernel; its ``kernel_name`` names the
         kernel whose environment the recorded one is compared with (else the notebook's).
+        ``verification(digest)``: the latest verification of the notebook
+        (:func:`~nbrepro.verify.verdict.verification_fact`), judged stale against ``digest``.
         """
         analysed = self._analyse(path)
         unavailable = [analysed.analysis_error] if analysed.analysis_error else []
+        journal_problem = getattr(self.journal, "problem", None)
+        if isinstance(journal_problem, str) and journal_problem:
+            unavailable.append(f"journal: {journal_problem}")
         drift: dict[str, Any] | None = None
         try:
             from ..record.drift import DEFAULT_KERNEL, check_drift
@@ -158,7 +167,11 @@ class StatusService:
             "drift": drift,
             "unavailable": unavailable,
         }
-        result["verdict"] = verdict(journal, analysed.findings, drift)
+        from ..verify.prepare import source_digest
+        from ..verify.verdict import status_verdict
+
+        latest = verification(source_digest(analysed.nb)) if verification is not None else None
+        result["verdict"] = status_verdict(journal, analysed.findings, drift, latest)
         return result
 
     def _journal(self, path: Path, cell_ids: list[str | None]) -> dict[str, Any]:
@@ -185,42 +198,6 @@ def _has_env(nb: dict[str, Any]) -> bool:
 
     prov = nb.get("metadata", {}).get("nbrepro")
     return isinstance(prov, dict) and recorded_environment_comparable(prov)
-
-
-def verdict(
-    journal: dict[str, Any], findings: list[dict[str, Any]] | None, drift: dict[str, Any] | None
-) -> dict[str, Any]:
-    """The overall verdict: ``{"level": "ok"|"warning"|"error", "reasons": [...]}``."""
-    level = VERDICT_OK
-    reasons: list[str] = []
-
-    def worse(new: str, reason: str) -> None:
-        nonlocal level
-        order = (VERDICT_OK, VERDICT_WARNING, VERDICT_ERROR)
-        if order.index(new) > order.index(level):
-            level = new
-        reasons.append(reason)
-
-    current = journal.get("current")
-    if current is not None:
-        ooo = current["order"]["out_of_order"]
-        if ooo:
-            worse(
-                VERDICT_WARNING,
-                f"cells ran out of order in the current kernel session ({len(ooo)} time(s))",
-            )
-    for severity, level_for in (("error", VERDICT_ERROR), ("warning", VERDICT_WARNING)):
-        count = sum(1 for f in findings or [] if f.get("severity") == severity)
-        if count:
-            worse(level_for, f"{count} static finding(s) of severity {severity}")
-    if drift:
-        changed = [i for i in drift.get("inputs", []) if i.get("status") in ("changed", "missing")]
-        if changed:
-            worse(VERDICT_ERROR, f"{len(changed)} input file(s) changed or missing since recording")
-        env = drift.get("environment")
-        if isinstance(env, dict) and env.get("drift"):
-            worse(VERDICT_WARNING, "the environment changed since recording")
-    return {"level": level, "reasons": reasons}
 
 
 def file_key(path: str | os.PathLike[str]) -> tuple[int, int, int]:

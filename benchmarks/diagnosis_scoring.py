@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError
+from nbrepro.errors import InputError
 
 #: The cause of a cell that failed only because a cell above failed (it names a root cell).
 UPSTREAM = "upstream-failed"
@@ -166,7 +166,7 @@ def _claimed_root(causes: list[dict[str, Any]]) -> str | None:
 
 def run_corpus(folder: Path, *, jobs: int = 2, names: Iterable[str] | None = None) -> Score:
     """Verify every labelled notebook of ``folder`` (a private copy) and score the diagnosis."""
-    from ..verify import VerifyOptions, verify_paths
+    from nbrepro.verify import VerifyOptions, verify_paths
 
     labels = load_labels(folder)
     if names is not None:
