@@ -21,6 +21,7 @@ themselves when this process dies (``JPY_PARENT_PID``), so a killed verification
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import copy
 import os
@@ -418,6 +419,38 @@ async def _kill_kernel(km: Any) -> None:
             await km.shutdown_kernel(now=True)
 
 
+#: How many times a kernel whose ports were taken meanwhile is started again.
+_START_ATTEMPTS = 3
+_PORT_TAKEN = "Address already in use"
+
+
+async def _execute_once(client: Any, name: str, cwd: Any, kernel_env: dict[str, str]) -> str:
+    """Run ``client`` once; the kernel's filtered stderr. Raises KernelStartFailed when the
+    kernel does not start, KeyboardInterrupt when interrupted."""
+    with tempfile.TemporaryFile(mode="w+b") as stderr_file:
+        try:
+            await client.async_execute(cwd=str(cwd), env=kernel_env, stderr=stderr_file)
+        except asyncio.CancelledError:
+            await _kill_kernel(client.km)
+            if client.nbrepro_interrupted:
+                raise KeyboardInterrupt from None
+            raise
+        except Exception as exc:
+            if client.nbrepro_ready:
+                raise
+            stderr_file.seek(0)
+            detail = filter_kernel_stderr(stderr_file.read().decode("utf-8", "replace")).strip()
+            last = detail.splitlines()[-1] if detail else str(exc).splitlines()[0]
+            raise KernelStartFailed(f"kernel {name!r} failed to start: {last}") from None
+        finally:
+            # nbclient registers an exit handler before the kernel starts and removes it only
+            # once it ran: a kernel that never started would assert at interpreter exit.
+            atexit.unregister(client._cleanup_kernel)
+            stderr_file.seek(0)
+            kernel_stderr = filter_kernel_stderr(stderr_file.read().decode("utf-8", "replace"))
+    return kernel_stderr
+
+
 async def async_execute_notebook(
     nb: dict[str, Any],
     *,
@@ -435,23 +468,6 @@ async def async_execute_notebook(
     """Async form of :func:`execute_notebook` (same arguments and result)."""
     resolved = kernel if kernel is not None else resolve_kernel(nb, kernel_name)
     started = time.monotonic()
-    node = _to_node(nb)
-    client = _client_class()(
-        node,
-        kernel_name=resolved.name,
-        allow_errors=True,
-        record_timing=False,
-        startup_timeout=int(startup_timeout),
-        extra_arguments=list(IPYKERNEL_ARGS) if resolved.is_ipykernel else [],
-        shutdown_kernel="immediate",
-    )
-    client.setup(
-        skip=skip_cells,
-        cell_timeout=timeout,
-        notebook_timeout=notebook_timeout,
-        on_cell=on_cell,
-        on_cell_start=on_cell_start,
-    )
     kernel_env = dict(os.environ)
     if env:
         kernel_env.update(env)
@@ -462,26 +478,31 @@ async def async_execute_notebook(
     with _running_lock:
         _running[task] = asyncio.get_running_loop()
     try:
-        with tempfile.TemporaryFile(mode="w+b") as stderr_file:
+        for attempt in range(1, _START_ATTEMPTS + 1):
+            node = _to_node(nb)
+            client = _client_class()(
+                node,
+                kernel_name=resolved.name,
+                allow_errors=True,
+                record_timing=False,
+                startup_timeout=int(startup_timeout),
+                extra_arguments=list(IPYKERNEL_ARGS) if resolved.is_ipykernel else [],
+                shutdown_kernel="immediate",
+            )
+            client.setup(
+                skip=skip_cells,
+                cell_timeout=timeout,
+                notebook_timeout=notebook_timeout,
+                on_cell=on_cell,
+                on_cell_start=on_cell_start,
+            )
             try:
-                await client.async_execute(cwd=str(cwd), env=kernel_env, stderr=stderr_file)
-            except asyncio.CancelledError:
-                await _kill_kernel(client.km)
-                if client.nbrepro_interrupted:
-                    raise KeyboardInterrupt from None
-                raise
-            except Exception as exc:
-                if client.nbrepro_ready:
+                kernel_stderr = await _execute_once(client, resolved.name, cwd, kernel_env)
+                break
+            except KernelStartFailed as exc:
+                # Parallel kernels can race for a free TCP port (papermill #511): start again.
+                if _PORT_TAKEN not in str(exc) or attempt == _START_ATTEMPTS:
                     raise
-                stderr_file.seek(0)
-                detail = filter_kernel_stderr(stderr_file.read().decode("utf-8", "replace")).strip()
-                last = detail.splitlines()[-1] if detail else str(exc).splitlines()[0]
-                raise KernelStartFailed(
-                    f"kernel {resolved.name!r} failed to start: {last}"
-                ) from None
-            finally:
-                stderr_file.seek(0)
-                kernel_stderr = filter_kernel_stderr(stderr_file.read().decode("utf-8", "replace"))
     finally:
         with _running_lock:
             _running.pop(task, None)
