@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import pickle
@@ -25,24 +24,6 @@ from nbrepro.verify import VerifyOptions, verify_paths
 from tests.kernel_session import new_notebook
 
 pytestmark = pytest.mark.kernel
-
-
-def _wired() -> bool:
-    """Whether ``nbrepro run`` hands its executions to the executor named on the command line
-    (the runner's ``execute`` hook and the CLI passing ``--executor``)."""
-    from nbrepro.cli import run as cli_run
-    from nbrepro.runs.runner import start_run
-
-    return "execute" in inspect.signature(start_run).parameters and '"executor"' in (
-        inspect.getsource(cli_run)
-    )
-
-
-needs_wiring = pytest.mark.skipif(
-    not _wired(),
-    reason="start_run has no execute hook or `nbrepro run` does not pass --executor yet "
-    "(runner.py / cli/run.py, see the executors report)",
-)
 
 
 class Cluster:
@@ -166,7 +147,6 @@ SWEEP = ["alpha = 0", "import time\ntime.sleep(0.5)\nbeta = alpha * 2", "print(b
 GRID = "alpha=" + ",".join(str(i) for i in range(8))
 
 
-@needs_wiring
 def test_a_sweep_of_8_points_on_the_cluster_makes_8_bundles(
     cluster: Cluster, tmp_path: Path
 ) -> None:
@@ -182,7 +162,6 @@ def test_a_sweep_of_8_points_on_the_cluster_makes_8_bundles(
     assert done.stdout.splitlines()[-1] == "8 of 8 runs succeeded"
 
 
-@needs_wiring
 def test_a_worker_killed_mid_sweep_still_gives_exactly_8_bundles(
     cluster: Cluster, tmp_path: Path
 ) -> None:
@@ -303,7 +282,6 @@ def test_an_unreachable_scheduler_is_one_line_and_exit_2() -> None:
     assert "\n" not in message and "tcp://127.0.0.1:9" in message and "--scheduler" in message
 
 
-@needs_wiring
 def test_the_command_line_says_an_unreachable_scheduler_in_one_line(tmp_path: Path) -> None:
     _project(tmp_path, ["alpha = 0"])
     args = ["run", "nb.ipynb", "--grid", "alpha=1,2", "--executor", "dask"]

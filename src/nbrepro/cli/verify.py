@@ -182,4 +182,4 @@ def _check_writable(path: Path, option: str) -> None:
 
     if path.is_dir():
         raise InputError(f"{option} {path}: is a directory")
-    ensure_folder(path.parent, option)
+    ensure_folder(path.parent, f"{option} {path.parent}")

@@ -181,6 +181,17 @@ class Scrubber:
             return [self.json(v) for v in value]
         return value
 
+    def execution(self, result: Any) -> None:
+        """Scrub an engine result (:class:`nbrepro.execute.engine.ExecutionResult`) in place:
+        its executed notebook and the exception names and messages of its cells. Always, not
+        only when the environment holds secrets: URL passwords in outputs are redacted too."""
+        result.nb = self.notebook(result.nb)
+        for entry in result.cells:
+            if entry.error_value is not None:
+                entry.error_value = self._redact(entry.error_value)
+            if entry.error_name is not None:
+                entry.error_name = self._redact(entry.error_name)
+
     def notebook(self, nb: Mapping[str, Any]) -> dict[str, Any]:
         """A scrubbed copy of a notebook dict (stream outputs joined per cell and name first)."""
         cells = []

@@ -131,17 +131,6 @@ def run_environment(kernel_env: Any) -> dict[str, Any]:
     }
 
 
-def _scrub_cells(result: ExecutionResult, scrubber: Scrubber) -> None:
-    """Redact secrets in the exception names and messages of the executed cells."""
-    if not scrubber.active:
-        return
-    for entry in result.cells:
-        if entry.error_value is not None:
-            entry.error_value = scrubber.text(entry.error_value)
-        if entry.error_name is not None:
-            entry.error_name = scrubber.text(entry.error_name)
-
-
 def _verdict(executed: dict[str, Any], result: ExecutionResult) -> tuple[str, str | None]:
     """The core's run verdict, with each cell's ``raises-exception`` marking."""
     from ..compare import cell_policy
@@ -287,8 +276,8 @@ def start_run(
         finished = datetime.now(timezone.utc)
         kernel_env = env_future.result()
         git = git_future.result()
-    executed = scrubber.notebook(result.nb)
-    _scrub_cells(result, scrubber)
+    scrubber.execution(result)
+    executed = result.nb
     environment = run_environment(kernel_env)
     if kernel_env.environment is None and kernel_env.is_python:
         warnings.append(f"the kernel's environment is not recorded: {kernel_env.reason}")

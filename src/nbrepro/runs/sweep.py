@@ -112,16 +112,6 @@ class PointResult:
         return self.summary is not None and self.summary.get("verdict") == "succeeded"
 
 
-def runner_takes_executor() -> bool:
-    """Whether :func:`nbrepro.runs.runner.start_run` can hand its execution to an executor
-    (its ``execute`` hook)."""
-    import inspect
-
-    from .runner import start_run
-
-    return "execute" in inspect.signature(start_run).parameters
-
-
 def run_point(
     index: int,
     notebook: str,
@@ -191,11 +181,6 @@ def run_sweep(
     """
     opts = dict(options or {})
     nb = str(notebook)
-    if (executor not in (None, "local") or scheduler) and not runner_takes_executor():
-        raise UsageError(
-            f"{mention('executor', executor or 'dask')}: this nbrepro's runner cannot hand its "
-            "executions to an executor (start_run has no execute hook)"
-        )
     opts["kernel"] = prepare_sweep(nb, points, opts)
     sweep_id = new_run_id()
     n = len(points)
@@ -225,7 +210,22 @@ def run_sweep(
             return None
         return run_point(i, nb, points[i], opts_for(i), info(i))
 
-    pool = ThreadPoolExecutor(max_workers=min(jobs, n), thread_name_prefix="nbrepro-sweep")
+    return _in_threads(n, jobs, point, stopping, on_done)
+
+
+def _in_threads(
+    n: int,
+    jobs: int,
+    point: Callable[[int], PointResult | None],
+    stopping: threading.Event,
+    on_done: Callable[[PointResult], None] | None,
+    on_stop: Callable[[], None] | None = None,
+) -> list[PointResult]:
+    """Run ``point(0..n-1)``, ``jobs`` at a time on threads of this process; results in point
+    order, each handed to ``on_done`` as it finishes. On Ctrl-C (or any error) ``stopping`` is
+    set, ``on_stop`` runs, queued points are dropped and running executions cancelled once."""
+    results: list[PointResult] = []
+    pool = ThreadPoolExecutor(max_workers=max(1, min(jobs, n)), thread_name_prefix="nbrepro-sweep")
     pending: set[Future[PointResult | None]] = {pool.submit(point, i) for i in range(n)}
     try:
         while pending:
@@ -238,6 +238,8 @@ def run_sweep(
                         on_done(outcome)
     except BaseException:
         stopping.set()
+        if on_stop is not None:
+            on_stop()
         _stop(pool, pending)
         raise
     pool.shutdown(wait=True)
@@ -265,8 +267,6 @@ def _sweep_on(
     else:
         owned = True
         ex = make_executor(executor, jobs=jobs, scheduler=scheduler, start=Path(nb).parent)
-    results: list[PointResult] = []
-    pool = ThreadPoolExecutor(max_workers=max(1, min(jobs, n)), thread_name_prefix="nbrepro-sweep")
     stopping = threading.Event()
 
     def point(i: int) -> PointResult | None:
@@ -274,26 +274,11 @@ def _sweep_on(
             return None
         return run_point(i, nb, points[i], opts_for(i), info(i), ex)
 
-    pending: set[Future[PointResult | None]] = {pool.submit(point, i) for i in range(n)}
     try:
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in done:
-                outcome = fut.result()
-                if outcome is not None:
-                    results.append(outcome)
-                    if on_done is not None:
-                        on_done(outcome)
-    except BaseException:
-        stopping.set()
-        ex.cancel_all()
-        _stop(pool, pending)
-        raise
+        return _in_threads(n, jobs, point, stopping, on_done, on_stop=ex.cancel_all)
     finally:
         if owned:
             ex.close()
-    pool.shutdown(wait=True)
-    return sorted(results, key=lambda r: r.index)
 
 
 def _unless_stopping(

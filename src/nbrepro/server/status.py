@@ -140,9 +140,8 @@ class StatusService:
         """
         analysed = self._analyse(path)
         unavailable = [analysed.analysis_error] if analysed.analysis_error else []
-        journal_problem = getattr(self.journal, "problem", None)
-        if isinstance(journal_problem, str) and journal_problem:
-            unavailable.append(f"journal: {journal_problem}")
+        if self.journal.problem:
+            unavailable.append(f"journal: {self.journal.problem}")
         drift: dict[str, Any] | None = None
         try:
             from ..record.drift import DEFAULT_KERNEL, check_drift

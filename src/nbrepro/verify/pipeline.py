@@ -104,9 +104,7 @@ def _finished(report: NotebookReport) -> dict[str, Any]:
 
 
 def _scrub_report(report: NotebookReport, scrubber: Scrubber) -> None:
-    """Redact secrets from every string the report carries."""
-    if not scrubber.active:
-        return
+    """Redact secrets (and URL passwords) from every string the report carries."""
     report.reason = scrubber.text(report.reason)
     report.warnings = [scrubber.text(w) for w in report.warnings]
     report.kernel_stderr = scrubber.text(report.kernel_stderr)
@@ -154,11 +152,7 @@ def _execute_runs(
                 on_cell=finished_cell,
                 on_cell_start=started_cell,
             )
-        if scrubber.active:
-            result.nb = scrubber.notebook(result.nb)
-            for entry in result.cells:
-                if entry.error_value is not None:
-                    entry.error_value = scrubber.text(entry.error_value)
+        scrubber.execution(result)
         runs.append(result)
         if result.kernel_died_at is not None or result.timed_out:
             break

@@ -165,10 +165,9 @@ def prepare_notebook(path: Path, options: VerifyOptions) -> PreparedNotebook:
     )
 
 
-def ensure_folder(folder: Path, option: str) -> None:
-    """Create ``folder`` (and its parents) or raise a one-line InputError naming the option
-    ``option`` (its name in :data:`~nbrepro.verify.options.VERIFY_OPTIONS`, or a literal)."""
-    where = mention(option, folder) if option.isidentifier() else f"{option} {folder}"
+def ensure_folder(folder: Path, where: str) -> None:
+    """Create ``folder`` (and its parents) or raise a one-line InputError starting with
+    ``where`` (the text naming it: an option mention, or a flag and the folder)."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
@@ -207,5 +206,5 @@ def prepare_all(
     if len(set(targets)) != len(targets):
         raise UsageError(f"{mention('output')}: two notebooks would be kept under the same name")
     if options.output_dir is not None:
-        ensure_folder(options.output_dir, "output")
+        ensure_folder(options.output_dir, mention("output", options.output_dir))
     return prepared
