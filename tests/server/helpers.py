@@ -77,6 +77,15 @@ class NotebookSession:
             params={"session_id": self.session.session},
             subprotocols=[V1],
         )
+        await self.wait_until_ready()
+
+    async def wait_until_ready(self, limit: float = 60) -> None:
+        """Send ``kernel_info_request`` until both its reply and its iopub status arrive, as
+        JupyterLab does on connect: the kernel's iopub subscription is set up asynchronously,
+        and output published before it is live (the first cell's ``print``) is lost."""
+        deadline = asyncio.get_running_loop().time() + limit
+        while not await self._kernel_info(timeout=2):
+            assert asyncio.get_running_loop().time() < deadline, "the kernel never answered"
 
     async def execute(
         self, code: str, cell_id: str | None = None, timeout: float = 60
@@ -129,15 +138,14 @@ class NotebookSession:
         (it sends ``kernel_info_request`` until a reply comes, since the server reconnects the
         kernel's channels after a restart and a message sent meanwhile can be lost)."""
         await self.jp_fetch("api", "kernels", self.kernel_id, "restart", method="POST", body="{}")
-        deadline = asyncio.get_running_loop().time() + 60
-        while not await self._kernel_info(timeout=2):
-            assert asyncio.get_running_loop().time() < deadline, "the kernel never came back"
+        await self.wait_until_ready()
 
     async def _kernel_info(self, timeout: float) -> bool:
         msg = self.session.msg("kernel_info_request", {})
         msg["header"]["date"] = json_default(msg["header"]["date"])
         self.ws.write_message(serialize_msg_to_ws_v1(msg, "shell", self.session.pack), binary=True)
         end = asyncio.get_running_loop().time() + timeout
+        replied = published = False
         while (left := end - asyncio.get_running_loop().time()) > 0:
             try:
                 raw = await asyncio.wait_for(self.ws.read_message(), left)
@@ -146,8 +154,11 @@ class NotebookSession:
             assert raw is not None, "the kernel websocket closed"
             channel, parts = deserialize_msg_from_ws_v1(raw)
             parent = json.loads(parts[1])
-            if channel == "shell" and parent.get("msg_id") == msg["header"]["msg_id"]:
-                return True
+            if parent.get("msg_id") == msg["header"]["msg_id"]:
+                replied = replied or channel == "shell"
+                published = published or channel == "iopub"
+                if replied and published:
+                    return True
         return False
 
     async def close(self) -> None:

@@ -424,31 +424,83 @@ _START_ATTEMPTS = 3
 _PORT_TAKEN = "Address already in use"
 
 
-async def _execute_once(client: Any, name: str, cwd: Any, kernel_env: dict[str, str]) -> str:
-    """Run ``client`` once; the kernel's filtered stderr. Raises KernelStartFailed when the
-    kernel does not start, KeyboardInterrupt when interrupted."""
+async def _start_kernel(
+    resolved: ResolvedKernel, cwd: Any, kernel_env: dict[str, str], stderr: Any
+) -> Any:
+    """Start the kernel's process (an ``AsyncKernelManager`` this engine owns), not waiting for
+    it to answer: nbclient (imported meanwhile, see :func:`async_execute_notebook`) waits."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    km = AsyncKernelManager(kernel_name=resolved.name)
+    arguments = list(IPYKERNEL_ARGS) if resolved.is_ipykernel else []
+    await km.start_kernel(extra_arguments=arguments, cwd=str(cwd), env=kernel_env, stderr=stderr)
+    return km
+
+
+def _prepared_client(nb: dict[str, Any], km: Any, resolved: ResolvedKernel, **setup: Any) -> Any:
+    """nbclient's client (imported on first use) over a copy of ``nb`` and a started kernel."""
+    client = _client_class()(
+        _to_node(nb),
+        km=km,
+        kernel_name=resolved.name,
+        allow_errors=True,
+        record_timing=False,
+        startup_timeout=int(setup.pop("startup_timeout")),
+        shutdown_kernel="immediate",
+    )
+    client.setup(**setup)
+    return client
+
+
+async def _execute_once(
+    nb: dict[str, Any],
+    resolved: ResolvedKernel,
+    cwd: Any,
+    kernel_env: dict[str, str],
+    setup: dict[str, Any],
+) -> tuple[Any, str]:
+    """Run ``nb`` once in a new kernel; the client and the kernel's filtered stderr. Raises
+    KernelStartFailed when the kernel does not start, KeyboardInterrupt when interrupted.
+
+    The kernel's process starts first and boots on its own while this process imports
+    nbclient and nbformat (about as long as a kernel's start-up), so the two overlap instead of
+    adding up; then nbclient waits for the kernel and runs the cells. The kernel is this
+    engine's: it is shut down here whatever happens.
+    """
+    name = resolved.name
+    client: Any = None
+    km: Any = None
     with tempfile.TemporaryFile(mode="w+b") as stderr_file:
         try:
-            await client.async_execute(cwd=str(cwd), env=kernel_env, stderr=stderr_file)
+            km = await _start_kernel(resolved, cwd, kernel_env, stderr_file)
+            client = await asyncio.to_thread(_prepared_client, nb, km, resolved, **dict(setup))
+            await client.async_execute(cwd=str(cwd), env=kernel_env)
         except asyncio.CancelledError:
-            await _kill_kernel(client.km)
-            if client.nbrepro_interrupted:
+            if client is not None and client.nbrepro_interrupted:
                 raise KeyboardInterrupt from None
             raise
         except Exception as exc:
-            if client.nbrepro_ready:
+            if client is not None and client.nbrepro_ready:
                 raise
             stderr_file.seek(0)
             detail = filter_kernel_stderr(stderr_file.read().decode("utf-8", "replace")).strip()
-            last = detail.splitlines()[-1] if detail else str(exc).splitlines()[0]
+            last = detail.splitlines()[-1] if detail else (str(exc).splitlines() or [""])[0]
             raise KernelStartFailed(f"kernel {name!r} failed to start: {last}") from None
         finally:
-            # nbclient registers an exit handler before the kernel starts and removes it only
-            # once it ran: a kernel that never started would assert at interpreter exit.
-            atexit.unregister(client._cleanup_kernel)
+            kc = getattr(client, "kc", None)
+            if kc is not None:
+                with contextlib.suppress(Exception):
+                    kc.stop_channels()
+            await _kill_kernel(km)
+            if km is not None:
+                with contextlib.suppress(Exception):
+                    await km.cleanup_resources()
+            if client is not None:
+                # nbclient registers an exit handler for the kernel; this engine owns it.
+                atexit.unregister(client._cleanup_kernel)
             stderr_file.seek(0)
             kernel_stderr = filter_kernel_stderr(stderr_file.read().decode("utf-8", "replace"))
-    return kernel_stderr
+    return client, kernel_stderr
 
 
 async def async_execute_notebook(
@@ -478,26 +530,17 @@ async def async_execute_notebook(
     with _running_lock:
         _running[task] = asyncio.get_running_loop()
     try:
+        setup = {
+            "skip": skip_cells,
+            "cell_timeout": timeout,
+            "notebook_timeout": notebook_timeout,
+            "on_cell": on_cell,
+            "on_cell_start": on_cell_start,
+            "startup_timeout": startup_timeout,
+        }
         for attempt in range(1, _START_ATTEMPTS + 1):
-            node = _to_node(nb)
-            client = _client_class()(
-                node,
-                kernel_name=resolved.name,
-                allow_errors=True,
-                record_timing=False,
-                startup_timeout=int(startup_timeout),
-                extra_arguments=list(IPYKERNEL_ARGS) if resolved.is_ipykernel else [],
-                shutdown_kernel="immediate",
-            )
-            client.setup(
-                skip=skip_cells,
-                cell_timeout=timeout,
-                notebook_timeout=notebook_timeout,
-                on_cell=on_cell,
-                on_cell_start=on_cell_start,
-            )
             try:
-                kernel_stderr = await _execute_once(client, resolved.name, cwd, kernel_env)
+                client, kernel_stderr = await _execute_once(nb, resolved, cwd, kernel_env, setup)
                 break
             except KernelStartFailed as exc:
                 # Parallel kernels can race for a free TCP port (papermill #511): start again.
@@ -513,7 +556,7 @@ async def async_execute_notebook(
     for entry in cells:
         counts[entry.status] = counts.get(entry.status, 0) + 1
     return ExecutionResult(
-        nb=_to_plain(node),
+        nb=_to_plain(client.nb),
         cells=cells,
         kernel_died_at=client.nbrepro_died_at,
         timed_out=client.nbrepro_timed_out,
