@@ -135,8 +135,8 @@ class NotebookSession:
 
     async def restart(self) -> None:
         """Restart the kernel, then wait until it answers on this websocket, as JupyterLab does
-        (it sends ``kernel_info_request`` until a reply comes, since the server reconnects the
-        kernel's channels after a restart and a message sent meanwhile can be lost)."""
+        (the server reconnects the kernel's channels after a restart and a message sent
+        meanwhile can be lost; see :meth:`wait_until_ready`)."""
         await self.jp_fetch("api", "kernels", self.kernel_id, "restart", method="POST", body="{}")
         await self.wait_until_ready()
 

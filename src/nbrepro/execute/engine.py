@@ -410,13 +410,16 @@ def _build_client_class() -> type:
     return CellClient
 
 
-async def _kill_kernel(km: Any) -> None:
-    """Make sure the kernel of an interrupted or cancelled execution is gone."""
+async def _stop_kernel(km: Any) -> None:
+    """Make sure the engine's kernel is gone and its resources (connection file, sockets)
+    released: shut down when alive (which releases them), else only released."""
     if km is None:
         return
     with contextlib.suppress(Exception):  # already gone, or never started
         if await km.is_alive():
             await km.shutdown_kernel(now=True)
+        else:
+            await km.cleanup_resources()
 
 
 #: How many times a kernel whose ports were taken meanwhile is started again.
@@ -437,16 +440,18 @@ async def _start_kernel(
     return km
 
 
-def _prepared_client(nb: dict[str, Any], km: Any, resolved: ResolvedKernel, **setup: Any) -> Any:
+def _prepared_client(
+    nb: dict[str, Any], km: Any, name: str, startup_timeout: float, setup: dict[str, Any]
+) -> Any:
     """nbclient's client (imported on first use) over a copy of ``nb`` and a started kernel."""
     client = _client_class()(
         _to_node(nb),
         km=km,
-        kernel_name=resolved.name,
+        kernel_name=name,
         allow_errors=True,
         record_timing=False,
-        startup_timeout=int(setup.pop("startup_timeout")),
-        shutdown_kernel="immediate",
+        startup_timeout=int(startup_timeout),
+        shutdown_kernel="immediate",  # nbclient's own clean-up when the kernel fails to answer
     )
     client.setup(**setup)
     return client
@@ -457,6 +462,7 @@ async def _execute_once(
     resolved: ResolvedKernel,
     cwd: Any,
     kernel_env: dict[str, str],
+    startup_timeout: float,
     setup: dict[str, Any],
 ) -> tuple[Any, str]:
     """Run ``nb`` once in a new kernel; the client and the kernel's filtered stderr. Raises
@@ -473,7 +479,7 @@ async def _execute_once(
     with tempfile.TemporaryFile(mode="w+b") as stderr_file:
         try:
             km = await _start_kernel(resolved, cwd, kernel_env, stderr_file)
-            client = await asyncio.to_thread(_prepared_client, nb, km, resolved, **dict(setup))
+            client = await asyncio.to_thread(_prepared_client, nb, km, name, startup_timeout, setup)
             await client.async_execute(cwd=str(cwd), env=kernel_env)
         except asyncio.CancelledError:
             if client is not None and client.nbrepro_interrupted:
@@ -491,10 +497,7 @@ async def _execute_once(
             if kc is not None:
                 with contextlib.suppress(Exception):
                     kc.stop_channels()
-            await _kill_kernel(km)
-            if km is not None:
-                with contextlib.suppress(Exception):
-                    await km.cleanup_resources()
+            await _stop_kernel(km)
             if client is not None:
                 # nbclient registers an exit handler for the kernel; this engine owns it.
                 atexit.unregister(client._cleanup_kernel)
@@ -536,11 +539,12 @@ async def async_execute_notebook(
             "notebook_timeout": notebook_timeout,
             "on_cell": on_cell,
             "on_cell_start": on_cell_start,
-            "startup_timeout": startup_timeout,
         }
         for attempt in range(1, _START_ATTEMPTS + 1):
             try:
-                client, kernel_stderr = await _execute_once(nb, resolved, cwd, kernel_env, setup)
+                client, kernel_stderr = await _execute_once(
+                    nb, resolved, cwd, kernel_env, startup_timeout, setup
+                )
                 break
             except KernelStartFailed as exc:
                 # Parallel kernels can race for a free TCP port (papermill #511): start again.
