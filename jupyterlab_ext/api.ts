@@ -2,9 +2,9 @@
 
 import { requestAPI } from './handler';
 import { normalizeStatus } from './model/status';
-import { normalizeRunJob, runJobIdOf } from './model/runs';
+import { normalizeRunDiff, normalizeRunJob, normalizeRuns, runJobIdOf } from './model/runs';
 import { jobIdOf, normalizeJob } from './model/verify';
-import { IRunJob, IServerStatus, IVerifyJob } from './tokens';
+import { IRunDiff, IRunJob, IRunSummary, IServerStatus, IVerifyJob } from './tokens';
 
 /** `GET status?path=`: journal, static findings, changed inputs, environment drift. */
 export async function fetchStatus(path: string): Promise<IServerStatus> {
@@ -19,6 +19,11 @@ export interface IVerifyOptions {
   runs?: number;
   /** Ask for mechanical remedies (cell order, seed line, pinned environment). */
   suggest?: boolean;
+  /**
+   * Run in an environment rebuilt from the recorded one: 'require' (fail when it cannot be
+   * built), 'prefer' (fall back to the server's), 'off' (default). Validated by the server.
+   */
+  rebuild_env?: 'off' | 'require' | 'prefer';
 }
 
 /** `POST verify`: start verifying the saved notebook; resolves with the job. */
@@ -80,4 +85,36 @@ export async function cancelRunJob(id: string): Promise<IRunJob> {
     id,
     await requestAPI<unknown>(`runs/jobs/${encodeURIComponent(id)}`, { method: 'DELETE' })
   );
+}
+
+/** `GET verify/<job>/outputs`: stored and new outputs of the cells the job found differing. */
+export async function fetchVerifyOutputs(id: string): Promise<unknown> {
+  return requestAPI<unknown>(`verify/${encodeURIComponent(id)}/outputs`);
+}
+
+/** `GET runs?path=`: the stored runs of a notebook, oldest first. */
+export async function fetchRuns(path: string): Promise<IRunSummary[]> {
+  const raw = await requestAPI<unknown>(`runs?path=${encodeURIComponent(path)}`);
+  return normalizeRuns(raw);
+}
+
+/** `GET runs/<a>/diff/<b>?path=`: what differs between two runs of a notebook. */
+export async function fetchRunDiff(path: string, a: string, b: string): Promise<IRunDiff> {
+  const raw = await requestAPI<unknown>(
+    `runs/${encodeURIComponent(a)}/diff/${encodeURIComponent(b)}?path=${encodeURIComponent(path)}`
+  );
+  return normalizeRunDiff(raw);
+}
+
+/** `GET runs/<id>?path=`: one run's manifest, with its MLflow export. */
+export async function fetchRun(path: string, id: string): Promise<unknown> {
+  return requestAPI<unknown>(`runs/${encodeURIComponent(id)}?path=${encodeURIComponent(path)}`);
+}
+
+/** `GET runs/<id>/notebook?path=`: the executed notebook of a run (nbformat JSON). */
+export async function fetchRunNotebook(path: string, id: string): Promise<unknown> {
+  const raw = await requestAPI<unknown>(
+    `runs/${encodeURIComponent(id)}/notebook?path=${encodeURIComponent(path)}`
+  );
+  return typeof raw === 'object' && raw !== null ? (raw as { notebook?: unknown }).notebook : raw;
 }

@@ -1,4 +1,4 @@
-import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { ILayoutRestorer, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
 import { INotebookTracker, Notebook, NotebookActions, NotebookPanel } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
@@ -9,6 +9,7 @@ import { reproIcon } from './icon';
 import { applyMarkers } from './notebook/markers';
 import { NotebookWatcher } from './notebook/watcher';
 import { ReproPanel } from './panel/panel';
+import { hasReport, IReportHost, openReport, openRunNotebook } from './report/entry';
 import { readSettings } from './settings';
 import { VerdictStatus } from './statusbar';
 import { DEFAULT_SETTINGS, ISettings } from './tokens';
@@ -22,6 +23,7 @@ export namespace CommandIDs {
   export const openPanel = 'nbrepro:open-panel';
   export const verify = 'nbrepro:verify';
   export const refresh = 'nbrepro:refresh';
+  export const openReport = 'nbrepro:open-report';
 }
 
 /** Ask the server extension for its version; never rejects. */
@@ -45,13 +47,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
   description: 'Notebook reproducibility: provenance, stale-cell flags and verification.',
   autoStart: true,
   requires: [INotebookTracker],
-  optional: [ICommandPalette, IStatusBar, ISettingRegistry],
+  optional: [ICommandPalette, IStatusBar, ISettingRegistry, ILayoutRestorer],
   activate: (
     app: JupyterFrontEnd,
     tracker: INotebookTracker,
     palette: ICommandPalette | null,
     statusBar: IStatusBar | null,
-    settingRegistry: ISettingRegistry | null
+    settingRegistry: ISettingRegistry | null,
+    restorer: ILayoutRestorer | null
   ): void => {
     let settings: ISettings = { ...DEFAULT_SETTINGS };
     let server: HandshakeResult | undefined;
@@ -81,7 +84,39 @@ const plugin: JupyterFrontEndPlugin<void> = {
       notebook.activate();
     };
 
+    /** Opens the verification report and run notebooks beside the notebook they concern. */
+    const reportHost: IReportHost = {
+      jump: cellId => void jump(cellId),
+      show: widget => {
+        const notebookPanel = panel.watcher?.panel ?? tracker.currentWidget;
+        for (const open of app.shell.widgets('main')) {
+          if (open.id === widget.id && open !== widget) {
+            open.close();
+          }
+        }
+        app.shell.add(widget, 'main', {
+          mode: 'split-right',
+          ref: notebookPanel?.id
+        });
+        app.shell.activateById(widget.id);
+      }
+    };
+    const reportError = (reason: unknown): void =>
+      console.warn(`nbrepro: the report could not be opened: ${reason}`);
+
     const panel = new ReproPanel({
+      openReport: job => {
+        const notebookPanel = panel.watcher?.panel;
+        if (notebookPanel) {
+          openReport(reportHost, notebookPanel, job).catch(reportError);
+        }
+      },
+      openRunNotebook: runId => {
+        const notebookPanel = panel.watcher?.panel;
+        if (notebookPanel) {
+          openRunNotebook(reportHost, notebookPanel, runId).catch(reportError);
+        }
+      },
       jump: cellId => void jump(cellId),
       openPath: path => void app.commands.execute('docmanager:open', { path }),
       beforeVerify: async () => {
@@ -97,11 +132,26 @@ const plugin: JupyterFrontEndPlugin<void> = {
             void watcher.refreshStatus();
           }
         }),
-      settings: () => settings
+      settings: () => settings,
+      runCells: cellIds => {
+        const notebookPanel = panel.watcher?.panel;
+        if (notebookPanel) {
+          void runCellsInOrder(notebookPanel, cellIds);
+        }
+      },
+      restartRunAll: () => {
+        const notebookPanel = panel.watcher?.panel;
+        if (notebookPanel) {
+          app.shell.activateById(notebookPanel.id);
+          void app.commands.execute('notebook:restart-run-all');
+        }
+      }
     });
     panel.title.icon = reproIcon;
     panel.title.caption = 'Reproducibility (nbrepro)';
     app.shell.add(panel, 'right', { rank: 900 });
+    // The panel comes back open after a page reload when it was open.
+    restorer?.add(panel, 'nbrepro-panel');
 
     const status = new VerdictStatus(() => void app.commands.execute(CommandIDs.openPanel));
     statusBar?.registerStatusItem('nbrepro:verdict', {
@@ -124,7 +174,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
       });
       watchers.set(notebookPanel.content, watcher);
       watcher.updated.connect((_, report) => {
+        performance.mark('nbrepro-markers-start');
         applyMarkers(notebookPanel.content, report, settings.markers);
+        performance.mark('nbrepro-markers-end');
+        performance.measure('nbrepro-markers', 'nbrepro-markers-start', 'nbrepro-markers-end');
         if (watcher === currentWatcher()) {
           status.showReport(report);
         }
@@ -197,7 +250,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
       label: 'Show Reproducibility Panel',
       caption: 'Show the nbrepro panel: what stops this notebook from reproducing',
       icon: reproIcon,
-      execute: () => app.shell.activateById(panel.id)
+      execute: () => {
+        app.shell.activateById(panel.id);
+        // The palette gives the focus back to where it was (the notebook) once the command
+        // ran: move it into the panel after that.
+        window.setTimeout(() => panel.activate(), 0);
+      }
     });
     app.commands.addCommand(CommandIDs.verify, {
       label: 'Verify Notebook Now',
@@ -216,7 +274,25 @@ const plugin: JupyterFrontEndPlugin<void> = {
         await currentWatcher()?.refreshStatus();
       }
     });
-    for (const command of [CommandIDs.openPanel, CommandIDs.verify, CommandIDs.refresh]) {
+    app.commands.addCommand(CommandIDs.openReport, {
+      label: 'Open Verification Report',
+      caption:
+        "Show the stored and new outputs of the cells the notebook's last verification found differing",
+      isEnabled: () => tracker.currentWidget !== null && hasReport(panel.verify.job),
+      execute: async () => {
+        const notebookPanel = panel.watcher?.panel;
+        const job = panel.verify.job;
+        if (notebookPanel && hasReport(job)) {
+          await openReport(reportHost, notebookPanel, job);
+        }
+      }
+    });
+    for (const command of [
+      CommandIDs.openPanel,
+      CommandIDs.verify,
+      CommandIDs.refresh,
+      CommandIDs.openReport
+    ]) {
       palette?.addItem({ command, category: 'nbrepro' });
     }
 
@@ -234,5 +310,26 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
   }
 };
+
+/**
+ * Run cells of a notebook one after the other, in the order given (notebook order for "Re-run
+ * affected cells"), each as Shift+Enter would; stops at the first that raises.
+ */
+async function runCellsInOrder(notebookPanel: NotebookPanel, cellIds: string[]): Promise<void> {
+  const notebook = notebookPanel.content;
+  for (const id of cellIds) {
+    const index = notebook.widgets.findIndex(cell => cell.model.id === id);
+    if (index < 0) {
+      continue;
+    }
+    notebook.activeCellIndex = index;
+    notebook.deselectAll();
+    const ok = await NotebookActions.run(notebook, notebookPanel.sessionContext);
+    if (!ok) {
+      break;
+    }
+  }
+  notebook.mode = 'command';
+}
 
 export default plugin;

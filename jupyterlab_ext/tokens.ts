@@ -11,6 +11,7 @@ export const FINDING_KINDS = [
   'stale',
   'never-run',
   'changed-input',
+  'dependent',
   'env-drift'
 ] as const;
 
@@ -72,6 +73,8 @@ export interface INotebookState {
   path: string;
   cells: ICellState[];
   provenance?: IProvenance;
+  /** Keys (`findingKey`) of the findings dismissed in this notebook (`metadata.nbrepro_panel`). */
+  dismissed?: string[];
 }
 
 /** A static finding from `nbrepro.analysis.Finding.to_dict()`, as the server sends it. */
@@ -124,6 +127,17 @@ export interface IServerStatus {
   unavailable: string[];
   /** Whether the server offers experiment runs (`POST runs`). */
   runs: boolean;
+  /**
+   * The saved file's dataflow graph (`status.dependencies`): for each code cell id, the cells it
+   * reads names from, with the names (`nbrepro.analysis.dependents`).
+   */
+  dependencies?: Record<string, Record<string, string[]>>;
+  /** The environment recorded in the saved file (`status.recorded_environment`). */
+  recordedEnvironment?: IEnvironment | null;
+  /** The recorded environment as a pinned requirements file (`status.requirements`). */
+  requirements?: string;
+  /** For an executed copy a verification kept: the original notebook's path (`copy_of`). */
+  copyOf?: string;
   /** The raw answer, for fields the frontend does not model. */
   raw: unknown;
 }
@@ -181,6 +195,10 @@ export interface IFinding {
   /** The rule id when the finding came from the static check. */
   rule?: string;
   origin: 'live' | 'server';
+  /** For a dependent: the id of the changed cell it depends on. */
+  dependsOn?: string;
+  /** Dismissed by the user (kept in the notebook's metadata): shown as such, not counted. */
+  dismissed?: boolean;
 }
 
 /** Findings of one kind. */
@@ -238,7 +256,8 @@ export type CellVerifyStatus =
   | 'nondeterministic'
   | 'failed'
   | 'skipped'
-  | 'stopped';
+  | 'stopped'
+  | 'not-started';
 
 /** One cell's line in the verification view. */
 export interface ICellVerifyResult {
@@ -335,3 +354,45 @@ export const DEFAULT_SETTINGS: ISettings = {
   debounceMs: 150,
   maxItemsPerGroup: 50
 };
+
+/** One stored run of a notebook (`RunSummary.to_dict()` of `GET runs?path=`), normalised. */
+export interface IRunSummary {
+  runId: string;
+  name?: string;
+  /** ISO time the run started. */
+  created?: string;
+  duration?: number;
+  /** 'succeeded', 'failed', ... as the server says. */
+  verdict: string;
+  configurationId?: string;
+  parameters: Record<string, unknown>;
+  /** Scalar metrics only. */
+  metrics: Record<string, unknown>;
+  /** The MLflow run id when the run was exported. */
+  mlflowRunId?: string;
+}
+
+/** A named value on each side of a runs diff (`ValueChange.to_dict()`). */
+export interface IRunValueChange {
+  name: string;
+  a: unknown;
+  b: unknown;
+  inA: boolean;
+  inB: boolean;
+}
+
+/** What differs between two runs (`RunDiff.to_dict()` of `GET runs/<a>/diff/<b>`). */
+export interface IRunDiff {
+  a: string;
+  b: string;
+  sameConfiguration: boolean;
+  notebookChanged: boolean;
+  parameters: IRunValueChange[];
+  inputs: IRunValueChange[];
+  metrics: IRunValueChange[];
+  /** Ids of the cells whose outputs differ. */
+  cells: string[];
+  verdicts: [string, string];
+  /** The server's readable report (`RunDiff.render_text()`). */
+  text: string;
+}

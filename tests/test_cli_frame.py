@@ -64,3 +64,48 @@ def test_a_closed_output_pipe_exits_quietly_without_a_traceback(command: list[st
         os.close(write_end)
     assert proc.returncode == EXIT_BROKEN_PIPE
     assert proc.stderr == ""
+
+
+def test_a_verification_from_the_command_line_skips_the_iri_grammar_nbformat_would_build(
+    tmp_path: Path,
+) -> None:
+    """jsonschema's optional rfc3987_syntax builds lark grammars at import (~1.8 s); the command
+    line never checks IRI formats, so nbformat's import on the way to nbclient skips it, while
+    a library user's process is left alone."""
+    import sys
+
+    nb = tmp_path / "nb.ipynb"
+    nb.write_text(json.dumps(NOTEBOOK))
+    probe = (
+        "import sys\n"
+        "from nbrepro.cli import main\n"
+        f"code = main(['verify', {str(nb)!r}, '-q'])\n"
+        "print(code, sys.modules.get('rfc3987_syntax', 'absent'), 'nbclient' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.stdout.splitlines()[-1] == "0 None True", done.stderr
+    library = "import sys, nbrepro.verify; print(sys.modules.get('rfc3987_syntax', 'absent'))"
+    done = subprocess.run([sys.executable, "-c", library], capture_output=True, text=True)
+    assert done.stdout.strip() == "absent"
+
+
+def test_a_flag_with_an_optional_value_never_takes_the_next_word_as_it(tmp_path: Path) -> None:
+    """``--rebuild-env`` alone is ``--rebuild-env=require``, also right before a notebook's
+    path; a value is given only with ``=``."""
+    from nbrepro.cli import build_parser
+    from nbrepro.cli.spec_args import expand_flags_without_value
+
+    build_parser()
+    assert expand_flags_without_value(["verify", "--rebuild-env", "nb.ipynb"]) == [
+        "verify",
+        "--rebuild-env=require",
+        "nb.ipynb",
+    ]
+    assert expand_flags_without_value(
+        ["verify", "--rebuild-env=prefer", "--", "--rebuild-env"]
+    ) == [
+        "verify",
+        "--rebuild-env=prefer",
+        "--",
+        "--rebuild-env",
+    ]

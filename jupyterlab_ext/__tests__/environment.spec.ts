@@ -1,5 +1,5 @@
-import { environmentRows } from '../model/environment';
-import { environmentDriftOf } from '../model/status';
+import { environmentRows, fixCommands } from '../model/environment';
+import { environmentDriftOf, normalizeStatus } from '../model/status';
 
 describe('environmentRows', () => {
   it('lists differences first, then the recorded values that still hold', () => {
@@ -40,5 +40,51 @@ describe('environmentRows', () => {
 
   it('is empty without a recording or drift', () => {
     expect(environmentRows(undefined, [])).toEqual([]);
+  });
+});
+
+describe('fixCommands', () => {
+  it('pins the recorded versions in one pip install and sets the recorded variables', () => {
+    const drift = environmentDriftOf({
+      packages: {
+        added: { polars: '1.0' },
+        removed: { scipy: '1.0' },
+        changed: [{ name: 'pandas', recorded: '2.1.0', current: '3.0.0' }]
+      },
+      python: [{ name: 'version', recorded: '3.10.0', current: '3.11.7' }],
+      env_vars: [
+        { name: 'PYTHONHASHSEED', recorded: '0', current: null },
+        { name: 'MODE', recorded: "it's on", current: 'off' },
+        { name: 'EXTRA', recorded: null, current: '1' }
+      ]
+    });
+    expect(fixCommands(drift)).toEqual([
+      'pip install "pandas==2.1.0" "scipy==1.0"',
+      'export PYTHONHASHSEED=0',
+      "export MODE='it'\\''s on'",
+      'unset EXTRA'
+    ]);
+    expect(fixCommands([])).toEqual([]);
+  });
+});
+
+describe('the status parts of the environment view', () => {
+  it('reads the recorded environment, requirements, graph and copy of the status', () => {
+    const status = normalizeStatus('nb.ipynb', {
+      recorded_environment: { packages: { numpy: '1.0' } },
+      requirements: 'numpy==1.0\n',
+      dependencies: { b: { a: ['x', 7] }, bad: 'no' },
+      copy_of: 'sub/nb.ipynb'
+    });
+    expect(status.recordedEnvironment).toEqual({ packages: { numpy: '1.0' } });
+    expect(status.requirements).toBe('numpy==1.0\n');
+    expect(status.dependencies).toEqual({ b: { a: ['x', '7'] } });
+    expect(status.copyOf).toBe('sub/nb.ipynb');
+    const old = normalizeStatus('nb.ipynb', {});
+    expect(old.recordedEnvironment).toBeUndefined();
+    expect(old.dependencies).toBeUndefined();
+    expect(normalizeStatus('nb.ipynb', { recorded_environment: null }).recordedEnvironment).toBe(
+      null
+    );
   });
 });

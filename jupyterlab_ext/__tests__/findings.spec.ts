@@ -3,7 +3,13 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import { createHash } from 'crypto';
 
-import { computeReport, kindOfServerFinding } from '../model/findings';
+import {
+  affectedCellIds,
+  computeReport,
+  countFindings,
+  findingKey,
+  kindOfServerFinding
+} from '../model/findings';
 import { normalizeStatus } from '../model/status';
 import { ICellState, INotebookState } from '../tokens';
 
@@ -112,7 +118,7 @@ describe('edited after run (stale)', () => {
 });
 
 describe('never-run cells', () => {
-  it('flags code cells with source above the last executed cell', () => {
+  it('flags code cells with source that never ran, above and below the last one that ran', () => {
     const state = notebook([
       code('a', 'x = 1', 1),
       code('b', 'y = 2', null),
@@ -120,7 +126,24 @@ describe('never-run cells', () => {
       code('d', 'z = x', 2),
       code('e', 'w = 1', null)
     ]);
-    expect(kinds(state)['never-run']).toEqual(['b']);
+    expect(kinds(state)['never-run']).toEqual(['b', 'e']);
+    const messages = computeReport(state).groups.find(g => g.kind === 'never-run')?.findings;
+    expect(messages?.[0].message).toContain('cells below it have');
+    expect(messages?.[1].message).toContain('Cell 5 has not run');
+  });
+
+  it('counts problems and notes apart', () => {
+    const report = computeReport(
+      notebook([code('a', 'x = 1', 1), code('b', 'y = 2', null)]),
+      normalizeStatus('nb.ipynb', {
+        drift: {
+          environment: {
+            packages: { changed: [{ name: 'numpy', recorded: '1.0', current: '2.0' }] }
+          }
+        }
+      })
+    );
+    expect(countFindings(report.groups)).toEqual({ problems: 1, notes: 1 });
   });
 
   it('is silent when nothing has run and for queued cells', () => {
@@ -381,5 +404,52 @@ describe('normalizeStatus', () => {
     expect(status.environmentCompared).toBe(false);
     expect(normalizeStatus('x', 'garbage').findings).toEqual([]);
     expect(normalizeStatus('x', { capabilities: { runs: true } }).runs).toBe(true);
+  });
+});
+
+describe('dependents', () => {
+  const graph = { b: { a: ['x'] }, c: { b: ['y'] }, d: { z: ['w'] } };
+
+  it('flags, live, the cells that read what an edited cell defines, through others too', () => {
+    const state = notebook([
+      code('a', 'x = 2', 1, { executedSource: 'x = 1' }),
+      code('b', 'y = x', 2),
+      code('c', 'print(y)', 3),
+      code('z', 'w = 1', 4),
+      code('d', 'w', 5)
+    ]);
+    const report = computeReport(state, normalizeStatus('nb.ipynb', { dependencies: graph }));
+    const dependents = report.groups.find(g => g.kind === 'dependent')?.findings ?? [];
+    expect(dependents.map(f => [f.cellId, f.dependsOn])).toEqual([
+      ['b', 'a'],
+      ['c', 'a']
+    ]);
+    expect(dependents[0].message).toBe('Cell 2 depends on cell 1, which changed (uses x).');
+    expect(dependents[1].message).toBe(
+      'Cell 3 depends on cell 1, which changed, through cell 2 (uses y).'
+    );
+    expect(affectedCellIds(report)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('needs the graph and a changed cell; cells deleted since are left out', () => {
+    const clean = notebook([code('a', 'x = 1', 1), code('b', 'y = x', 2)]);
+    expect(kinds(clean, normalizeStatus('nb.ipynb', { dependencies: graph })).dependent).toBe(
+      undefined
+    );
+    const edited = notebook([code('a', 'x = 2', 1, { executedSource: 'x = 1' })]);
+    expect(kinds(edited, normalizeStatus('nb.ipynb', { dependencies: graph })).dependent).toBe(
+      undefined
+    );
+    expect(kinds(edited).dependent).toBeUndefined();
+  });
+
+  it('marks dismissed findings, which are neither counted nor marked on the cell', () => {
+    const state = notebook([code('a', 'x = 1', 1), code('b', 'y = 2', null)]);
+    const key = findingKey({ kind: 'never-run', cellId: 'b', message: '' });
+    const report = computeReport({ ...state, dismissed: [key] });
+    expect(report.groups[0].findings[0].dismissed).toBe(true);
+    expect(countFindings(report.groups)).toEqual({ problems: 0, notes: 0 });
+    expect(report.byCell.get('b')).toBeUndefined();
+    expect(report.signature).not.toBe(computeReport(state).signature);
   });
 });

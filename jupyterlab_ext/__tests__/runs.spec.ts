@@ -1,4 +1,14 @@
-import { finishedCells, formatMetric, normalizeRunJob, runJobIdOf } from '../model/runs';
+import {
+  columnsOf,
+  finishedCells,
+  formatMetric,
+  formatValue,
+  mlflowRunUrl,
+  normalizeRunDiff,
+  normalizeRunJob,
+  normalizeRuns,
+  runJobIdOf
+} from '../model/runs';
 import { isFinal } from '../model/verify';
 
 /** A run job answer as `Job.to_dict()` of kind `run` plus the handler's fields gives it. */
@@ -113,5 +123,82 @@ describe('run jobs', () => {
     expect(formatMetric(0.912345678)).toBe('0.912346');
     expect(formatMetric(3)).toBe('3');
     expect(formatMetric(true)).toBe('true');
+  });
+});
+
+describe('the runs table', () => {
+  const answer = {
+    path: 'exp.ipynb',
+    runs: [
+      {
+        run_id: 'r-old',
+        name: null,
+        created: '2026-01-01T10:00:00Z',
+        duration: 1.5,
+        verdict: 'succeeded',
+        parameters: { alpha: 1 },
+        metrics: { score: 10, curve: [1, 2] },
+        mlflow_run_id: null
+      },
+      {
+        run_id: 'r-new',
+        name: 'tuned',
+        verdict: 'failed',
+        parameters: { alpha: 2, beta: 'x' },
+        metrics: { score: 20.123456789 },
+        mlflow_run_id: 'abc'
+      },
+      { name: 'no id' }
+    ]
+  };
+
+  it('lists runs newest first, with scalar metrics only', () => {
+    const runs = normalizeRuns(answer);
+    expect(runs.map(r => r.runId)).toEqual(['r-new', 'r-old']);
+    expect(runs[0]).toMatchObject({ name: 'tuned', verdict: 'failed', mlflowRunId: 'abc' });
+    expect(runs[1].name).toBeUndefined();
+    expect(runs[1].metrics).toEqual({ score: 10 });
+    expect(normalizeRuns('garbage')).toEqual([]);
+  });
+
+  it('has one column per parameter and metric any run has', () => {
+    const runs = normalizeRuns(answer);
+    expect(columnsOf(runs, 'parameters')).toEqual(['alpha', 'beta']);
+    expect(columnsOf(runs, 'metrics')).toEqual(['score']);
+    expect(formatValue(20.123456789)).toBe('20.1235');
+    expect(formatValue('x')).toBe('x');
+    expect(formatValue([1, 2])).toBe('[1,2]');
+  });
+
+  it('reads a runs diff', () => {
+    const diff = normalizeRunDiff({
+      a: 'r-old',
+      b: 'r-new',
+      same_configuration: false,
+      notebook_changed: false,
+      parameters: [{ name: 'alpha', a: 1, b: 2, in_a: true, in_b: true }],
+      inputs: [],
+      metrics: [{ name: 'extra', a: null, b: 3, in_a: false, in_b: true }],
+      cells: [{ id: 'c1', index_a: 1, index_b: 1 }],
+      verdicts: ['succeeded', 'failed'],
+      text: 'Runs r-old (a) and r-new (b)'
+    });
+    expect(diff.parameters).toEqual([{ name: 'alpha', a: 1, b: 2, inA: true, inB: true }]);
+    expect(diff.metrics[0]).toMatchObject({ inA: false, inB: true });
+    expect(diff.cells).toEqual(['c1']);
+    expect(diff.verdicts).toEqual(['succeeded', 'failed']);
+    expect(normalizeRunDiff(null).parameters).toEqual([]);
+  });
+
+  it('links to the MLflow page of an exported run on an http server only', () => {
+    const run = (uri: string) => ({
+      mlflow: { tracking_uri: uri, experiment_id: '7', run_id: 'abc' }
+    });
+    expect(mlflowRunUrl(run('http://127.0.0.1:5000/'))).toBe(
+      'http://127.0.0.1:5000/#/experiments/7/runs/abc'
+    );
+    expect(mlflowRunUrl(run('sqlite:///mlflow.db'))).toBeUndefined();
+    expect(mlflowRunUrl(run('javascript:alert(1)//http://x'))).toBeUndefined();
+    expect(mlflowRunUrl({ mlflow: null })).toBeUndefined();
   });
 });

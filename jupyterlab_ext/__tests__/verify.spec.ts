@@ -196,6 +196,24 @@ describe('verification jobs', () => {
     ]);
   });
 
+  it('lists the cells a cancelled job never started', () => {
+    const raw = job('cancelled', [{ index: 0, id: 'a', status: 'ok' }]) as {
+      progress: Record<string, unknown>;
+    };
+    raw.progress.not_started = [
+      { index: 3, id: 'd' },
+      { index: 1, id: 'b' }
+    ];
+    expect(normalizeJob('j1', raw).cells.map(c => [c.index, c.id, c.status])).toEqual([
+      [0, 'a', 'executed'],
+      [1, 'b', 'not-started'],
+      [3, 'd', 'not-started']
+    ]);
+    // A running job's list is not read: its cells are still to come.
+    raw.progress.not_started = [{ index: 1, id: 'b' }];
+    expect(normalizeJob('j1', { ...raw, state: 'running' }).cells).toHaveLength(1);
+  });
+
   it('prefers the executed_path the server answers and whether it can be opened', () => {
     const answer = {
       ...(job('succeeded', [], { notebooks: [{ status: 'reproduced', cells: [] }] }) as object),

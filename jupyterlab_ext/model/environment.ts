@@ -68,3 +68,33 @@ export function environmentRows(
     a.differs === b.differs ? a.name.localeCompare(b.name) : a.differs ? -1 : 1
   );
 }
+
+/**
+ * The shell commands that bring the current environment back to the recorded one, as far as
+ * commands can: one `pip install` pinning every package whose version differs or that is
+ * missing, and `export`/`unset` of the variables that differ. Python and the platform cannot be
+ * changed by a command (their fix is another kernel): they are left out.
+ */
+export function fixCommands(drift: IPackageDrift[]): string[] {
+  const pins = drift
+    .filter(d => d.kind === 'package' && d.recorded !== null)
+    .map(d => `"${d.name}==${d.recorded}"`);
+  const commands = pins.length > 0 ? [`pip install ${pins.join(' ')}`] : [];
+  for (const item of drift) {
+    if (item.kind !== 'env-var') {
+      continue;
+    }
+    const variable = item.name.replace(/^\$/, '');
+    commands.push(
+      item.recorded === null
+        ? `unset ${variable}`
+        : `export ${variable}=${shellQuote(item.recorded)}`
+    );
+  }
+  return commands;
+}
+
+/** A POSIX shell single-quoted word. */
+function shellQuote(value: string): string {
+  return /^[A-Za-z0-9_./:=@%+-]+$/.test(value) ? value : `'${value.replace(/'/g, "'\\''")}'`;
+}

@@ -27,6 +27,7 @@ export const KIND_TITLES: Record<FindingKind, string> = {
   stale: 'Edited after it ran',
   'never-run': 'Never run',
   'changed-input': 'Changed input data',
+  dependent: 'Depends on a changed cell',
   'env-drift': 'Environment drift'
 };
 
@@ -38,6 +39,7 @@ export const KIND_BADGES: Record<FindingKind, string> = {
   stale: 'stale',
   'never-run': 'not run',
   'changed-input': 'data',
+  dependent: 'depends',
   'env-drift': 'env'
 };
 
@@ -142,7 +144,11 @@ export function staleFindings(state: INotebookState): IFinding[] {
   return findings;
 }
 
-/** Code cells with source that never ran, above a cell that did. */
+/**
+ * Code cells with source that never ran, when another cell did: above a cell that ran (the cells
+ * below may depend on it), or below the last one that ran (its output is missing from the
+ * notebook: a run top to bottom executes it).
+ */
 export function neverRunFindings(cells: ICellState[]): IFinding[] {
   const executed = executedCells(cells);
   if (executed.length === 0) {
@@ -150,7 +156,7 @@ export function neverRunFindings(cells: ICellState[]): IFinding[] {
   }
   const lastExecuted = executed[executed.length - 1].index;
   const findings: IFinding[] = [];
-  for (let index = 0; index < lastExecuted; index++) {
+  for (let index = 0; index < cells.length; index++) {
     const cell = cells[index];
     if (
       cell.type === 'code' &&
@@ -158,18 +164,54 @@ export function neverRunFindings(cells: ICellState[]): IFinding[] {
       !cell.pending &&
       cell.source.trim().length > 0
     ) {
+      const above = index < lastExecuted;
       findings.push({
         kind: 'never-run',
         severity: 'warning',
         cellId: cell.id,
         cellIndex: index,
-        message: `Cell ${index + 1} has not run, but cells below it have.`,
-        fix: 'Run it if the cells below depend on it, or delete it if it is not needed.',
+        message: above
+          ? `Cell ${index + 1} has not run, but cells below it have.`
+          : `Cell ${index + 1} has not run: the notebook has no output of it, and a run from the top executes it.`,
+        fix: above
+          ? 'Run it if the cells below depend on it, or delete it if it is not needed.'
+          : 'Run it (Shift+Enter), or delete it if it is not needed.',
         origin: 'live'
       });
     }
   }
   return findings;
+}
+
+/**
+ * The key a dismissal is kept under: kind, cell id and rule for a finding about a cell (stable
+ * while cells move), kind and message for a notebook-wide one.
+ */
+export function findingKey(
+  finding: Pick<IFinding, 'kind' | 'cellId' | 'rule' | 'message'>
+): string {
+  return finding.cellId !== undefined
+    ? `${finding.kind}|${finding.cellId}|${finding.rule ?? ''}`
+    : `${finding.kind}||${finding.message}`;
+}
+
+/** How many of a report's findings are problems (warnings, errors) and how many notes (info). */
+export function countFindings(groups: IFindingGroup[]): { problems: number; notes: number } {
+  let problems = 0;
+  let notes = 0;
+  for (const group of groups) {
+    for (const finding of group.findings) {
+      if (finding.dismissed) {
+        continue;
+      }
+      if (finding.severity === 'info') {
+        notes++;
+      } else {
+        problems++;
+      }
+    }
+  }
+  return { problems, notes };
 }
 
 /**
@@ -292,6 +334,99 @@ export function driftFindings(status: IServerStatus): IFinding[] {
   }));
 }
 
+/** The kinds of finding whose cell "changed": the cells that read what it defines are affected. */
+const CHANGED_KINDS: ReadonlySet<FindingKind> = new Set(['stale', 'changed-input']);
+
+/**
+ * Cells that read a name defined by a changed cell (edited after it ran, stale, or reading a
+ * changed input), directly or through other cells, by the dataflow graph of the saved file
+ * (`status.dependencies`, from the core's analysis). Live: a cell edited now is followed at once;
+ * cells added since the last save are not in the graph yet. Changed cells themselves are not
+ * listed again.
+ */
+export function dependentFindings(
+  state: INotebookState,
+  graph: Record<string, Record<string, string[]>> | undefined,
+  changed: IFinding[]
+): IFinding[] {
+  if (graph === undefined) {
+    return [];
+  }
+  const indexById = new Map<string, number>();
+  state.cells.forEach((cell, index) => indexById.set(cell.id, index));
+  const origins = [
+    ...new Set(
+      changed
+        .filter(f => CHANGED_KINDS.has(f.kind) && f.cellId !== undefined)
+        .sort((a, b) => (a.cellIndex ?? 0) - (b.cellIndex ?? 0))
+        .map(f => f.cellId as string)
+    )
+  ];
+  if (origins.length === 0) {
+    return [];
+  }
+  const readers = new Map<string, { reader: string; names: string[] }[]>();
+  for (const [reader, providers] of Object.entries(graph)) {
+    for (const [provider, names] of Object.entries(providers)) {
+      const list = readers.get(provider) ?? [];
+      list.push({ reader, names });
+      readers.set(provider, list);
+    }
+  }
+  // Breadth first from each changed cell: the first changed cell found names the dependent.
+  const found = new Map<string, { origin: string; via: string; names: string[] }>();
+  const changedSet = new Set(origins);
+  for (const origin of origins) {
+    const queue = [origin];
+    while (queue.length > 0) {
+      const current = queue.shift() as string;
+      for (const { reader, names } of readers.get(current) ?? []) {
+        if (found.has(reader) || changedSet.has(reader) || !indexById.has(reader)) {
+          continue;
+        }
+        found.set(reader, { origin, via: current, names });
+        queue.push(reader);
+      }
+    }
+  }
+  const result: IFinding[] = [];
+  for (const [reader, { origin, via, names }] of found) {
+    const index = indexById.get(reader) as number;
+    const originIndex = indexById.get(origin) as number;
+    const uses = names.length > 0 ? ` (uses ${names.slice(0, 3).join(', ')})` : '';
+    const through = via === origin ? '' : `, through cell ${(indexById.get(via) ?? 0) + 1}`;
+    result.push({
+      kind: 'dependent',
+      severity: 'warning',
+      cellId: reader,
+      cellIndex: index,
+      message: `Cell ${index + 1} depends on cell ${originIndex + 1}, which changed${through}${uses}.`,
+      fix: 'Re-run the affected cells in notebook order ("Re-run affected cells").',
+      origin: 'live',
+      dependsOn: origin
+    });
+  }
+  return result;
+}
+
+/**
+ * The cells to re-run after a change, in notebook order: the changed cells (edited, stale,
+ * changed input) and their dependents.
+ */
+export function affectedCellIds(report: IReport): string[] {
+  const cells = new Map<string, number>();
+  for (const group of report.groups) {
+    if (group.kind === 'dependent' || CHANGED_KINDS.has(group.kind)) {
+      for (const f of group.findings) {
+        if (f.cellId !== undefined && f.cellIndex !== undefined) {
+          cells.set(f.cellId, f.cellIndex);
+        }
+      }
+    }
+  }
+  return [...cells.entries()].sort((a, b) => a[1] - b[1]).map(([id]) => id);
+}
+
 /**
  * Every finding, live and from the server, grouped by kind, with the headline verdict: the
  * server's verdict combined with the live findings by `headlineVerdict` (model/verdict.ts).
@@ -304,11 +439,21 @@ export function computeReport(state: INotebookState, status?: IServerStatus): IR
   ];
   const findings: IFinding[] = [...live];
   if (status !== undefined) {
+    const changedInputs = changedInputFindings(state, status);
     findings.push(
       ...serverFindings(state, status.findings),
-      ...changedInputFindings(state, status),
+      ...changedInputs,
+      ...dependentFindings(state, status.dependencies, [...live, ...changedInputs]),
       ...driftFindings(status)
     );
+  }
+  if (state.dismissed !== undefined && state.dismissed.length > 0) {
+    const dismissed = new Set(state.dismissed);
+    for (const finding of findings) {
+      if (dismissed.has(findingKey(finding))) {
+        finding.dismissed = true;
+      }
+    }
   }
   const groups: IFindingGroup[] = FINDING_KINDS.map(kind => ({
     kind,
@@ -319,7 +464,7 @@ export function computeReport(state: INotebookState, status?: IServerStatus): IR
   })).filter(group => group.findings.length > 0);
   const byCell = new Map<string, IFinding[]>();
   for (const finding of findings) {
-    if (finding.cellId !== undefined) {
+    if (finding.cellId !== undefined && !finding.dismissed) {
       const list = byCell.get(finding.cellId);
       if (list) {
         list.push(finding);
@@ -334,7 +479,7 @@ export function computeReport(state: INotebookState, status?: IServerStatus): IR
     verdict.label,
     verdict.summary,
     verdict.reasons.map(r => [r.severity, r.text, r.cells.map(c => c.index)]),
-    groups.map(g => g.findings.map(f => [f.cellId, f.message]))
+    groups.map(g => g.findings.map(f => [f.cellId, f.message, f.dismissed === true]))
   ]);
   return { verdict, groups, byCell, signature };
 }

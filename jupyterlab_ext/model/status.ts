@@ -200,6 +200,25 @@ function runsAdvertised(raw: Json): boolean {
   return false;
 }
 
+/** The dataflow graph of `status.dependencies`; `undefined` when the server sent none. */
+export function dependenciesOf(raw: unknown): Record<string, Record<string, string[]>> | undefined {
+  if (!isObject(raw)) {
+    return undefined;
+  }
+  const graph: Record<string, Record<string, string[]>> = {};
+  for (const [reader, providers] of Object.entries(raw)) {
+    if (!isObject(providers)) {
+      continue;
+    }
+    const entry: Record<string, string[]> = {};
+    for (const [provider, names] of Object.entries(providers)) {
+      entry[provider] = stringList(names);
+    }
+    graph[reader] = entry;
+  }
+  return graph;
+}
+
 /** The status answer as the panel uses it. */
 export function normalizeStatus(path: string, raw: unknown): IServerStatus {
   const body: Json = isObject(raw) ? raw : {};
@@ -222,6 +241,18 @@ export function normalizeStatus(path: string, raw: unknown): IServerStatus {
     verdict: normalizeVerdict(body.verdict),
     unavailable: Array.isArray(body.unavailable) ? body.unavailable.map(String) : [],
     runs: runsAdvertised(body),
+    dependencies: dependenciesOf(body.dependencies),
+    copyOf: typeof body.copy_of === 'string' && body.copy_of.length > 0 ? body.copy_of : undefined,
+    requirements:
+      typeof body.requirements === 'string' && body.requirements.length > 0
+        ? body.requirements
+        : undefined,
+    recordedEnvironment:
+      body.recorded_environment === undefined
+        ? undefined
+        : isObject(body.recorded_environment)
+          ? (body.recorded_environment as IEnvironment)
+          : null,
     raw
   };
 }

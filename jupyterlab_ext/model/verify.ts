@@ -172,10 +172,17 @@ export function normalizeJob(id: string, raw: unknown): IVerifyJob {
   const cells =
     report !== undefined && Array.isArray(report.cells)
       ? cellsOf(report.cells, cellStatusOf, Array.isArray(report.remedies) ? report.remedies : [])
-      : cellsOf(Array.isArray(progress.cells) ? progress.cells : [], status => {
-          const shown = PROGRESS_STATUS[String(status)] ?? 'pending';
-          return stopped && (shown === 'running' || shown === 'pending') ? 'stopped' : shown;
-        });
+      : [
+          ...cellsOf(Array.isArray(progress.cells) ? progress.cells : [], status => {
+            const shown = PROGRESS_STATUS[String(status)] ?? 'pending';
+            return stopped && (shown === 'running' || shown === 'pending') ? 'stopped' : shown;
+          }),
+          // The cells a stopped job never started (the server lists them): shown, not omitted.
+          ...cellsOf(
+            stopped && Array.isArray(progress.not_started) ? progress.not_started : [],
+            () => 'not-started'
+          )
+        ].sort((a, b) => a.index - b.index);
   return {
     id: jobIdOf(raw) ?? id,
     state,

@@ -67,5 +67,28 @@ export function readNotebookState(
     }
     cells.push(state);
   }
-  return { path, cells, provenance };
+  return { path, cells, provenance, dismissed: dismissedOf(model) };
+}
+
+/** Metadata key of the panel's own per-notebook state (dismissed findings). */
+export const PANEL_METADATA = 'nbrepro_panel';
+
+/** Keys of the findings dismissed in this notebook. */
+export function dismissedOf(model: INotebookModel): string[] {
+  const value = model.getMetadata(PANEL_METADATA) as { dismissed?: unknown } | undefined;
+  const list = typeof value === 'object' && value !== null ? value.dismissed : undefined;
+  return Array.isArray(list) ? list.filter((k): k is string => typeof k === 'string') : [];
+}
+
+/** Dismiss (or restore) a finding: kept in the notebook's metadata, saved with it. */
+export function setDismissed(model: INotebookModel, key: string, dismissed: boolean): void {
+  const current = new Set(dismissedOf(model));
+  if (dismissed) {
+    current.add(key);
+  } else {
+    current.delete(key);
+  }
+  const previous = model.getMetadata(PANEL_METADATA);
+  const base = typeof previous === 'object' && previous !== null ? previous : {};
+  model.setMetadata(PANEL_METADATA, { ...base, dismissed: [...current].sort() });
 }

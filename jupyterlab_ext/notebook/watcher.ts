@@ -47,9 +47,11 @@ export class NotebookWatcher implements IDisposable {
       panel.model?.metadataChanged.connect(this.scheduleUpdate, this);
       panel.context.saveState.connect((_, state) => {
         if (state === 'completed') {
+          this._rememberSaved();
           void this.refreshStatus();
         }
       }, this);
+      this._rememberSaved();
       this.update();
       void this.refreshStatus();
     });
@@ -78,6 +80,15 @@ export class NotebookWatcher implements IDisposable {
   /** Why the last status request failed, if it did. */
   get statusError(): string | undefined {
     return this._statusError;
+  }
+
+  /**
+   * Whether a cell's source was edited, or cells added, deleted or moved, since the notebook was
+   * loaded or last saved: then the server's findings (of the saved file) may be behind. Other
+   * unsaved changes (outputs, the kernel's `language_info`) do not count.
+   */
+  get editedSinceSave(): boolean {
+    return this._edited;
   }
 
   /** The notebook's path relative to the server root. */
@@ -127,7 +138,10 @@ export class NotebookWatcher implements IDisposable {
     performance.mark('nbrepro-update-start');
     const missing = new Set<string>();
     const state = readNotebookState(this.path, model, this._memory, this._hashes, missing);
+    this._edited = this._sourcesDiffer(state.cells);
+    performance.mark('nbrepro-update-state');
     const report = computeReport(state, this._status);
+    performance.mark('nbrepro-update-report');
     const changed = this._report === undefined || report.signature !== this._report.signature;
     this._report = report;
     if (changed) {
@@ -135,6 +149,10 @@ export class NotebookWatcher implements IDisposable {
     }
     this._updated.emit(report);
     performance.mark('nbrepro-update-end');
+    // The parts, for profiling: reading the notebook, the model, the listeners (panel, markers).
+    performance.measure(`${UPDATE_MEASURE}-state`, 'nbrepro-update-start', 'nbrepro-update-state');
+    performance.measure(`${UPDATE_MEASURE}-model`, 'nbrepro-update-state', 'nbrepro-update-report');
+    performance.measure(`${UPDATE_MEASURE}-render`, 'nbrepro-update-report', 'nbrepro-update-end');
     performance.measure(UPDATE_MEASURE, 'nbrepro-update-start', 'nbrepro-update-end');
     if (missing.size > 0 && canHash()) {
       void Promise.all([...missing].map(source => this._hashes.hash(source))).then(() =>
@@ -165,9 +183,44 @@ export class NotebookWatcher implements IDisposable {
     }
     if (status !== undefined) {
       this._status = status;
+      this._labelCopy(status.copyOf);
     }
     this._statusError = error;
     this.update();
+  }
+
+  /**
+   * An executed copy of a verification is marked as such on its tab ("(verified copy)", drawn
+   * by CSS) and in its caption. The tab's label is left alone: a document's label is its file
+   * name, and JupyterLab renames the file when the label changes.
+   */
+  private _labelCopy(original: string | undefined): void {
+    if (original === undefined) {
+      return;
+    }
+    const classes = this.panel.title.className.split(/\s+/).filter(c => c !== '');
+    if (!classes.includes('nbrepro-verified-copy')) {
+      this.panel.title.className = [...classes, 'nbrepro-verified-copy'].join(' ');
+    }
+    this.panel.title.caption = `Executed copy of ${original}, kept by a verification (${this.path})`;
+  }
+
+  private _rememberSaved(): void {
+    const cells = this.panel.model?.cells;
+    this._saved = [];
+    for (let i = 0; cells !== undefined && i < cells.length; i++) {
+      const cell = cells.get(i);
+      this._saved.push([cell.id, cell.sharedModel.getSource()]);
+    }
+  }
+
+  private _sourcesDiffer(cells: { id: string; source: string }[]): boolean {
+    if (cells.length !== this._saved.length) {
+      return true;
+    }
+    return cells.some(
+      (cell, i) => cell.id !== this._saved[i][0] || cell.source !== this._saved[i][1]
+    );
   }
 
   dispose(): void {
@@ -181,6 +234,8 @@ export class NotebookWatcher implements IDisposable {
   }
 
   private _disposed = false;
+  private _edited = false;
+  private _saved: [string, string][] = [];
   private _timer: number | undefined;
   private _statusTimer: number | undefined;
   private _statusRequests = 0;

@@ -7,14 +7,16 @@ import { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 
 import { NotebookWatcher } from '../notebook/watcher';
-import { provenanceOf } from '../notebook/state';
-import { ISettings } from '../tokens';
+import { provenanceOf, setDismissed } from '../notebook/state';
+import { FindingKind, ISettings } from '../tokens';
 import { capabilitiesOf, HandshakeResult } from '../version';
 import { button, h } from './dom';
 import { renderEnvironment } from './environmentView';
 import { ExperimentView } from './experimentView';
-import { renderFindings, renderVerdict } from './findingsView';
+import { ItemCache, renderFindings, renderVerdict } from './findingsView';
 import { VerifyView } from './verifyView';
+import { VerifyWithReport } from '../report/entry';
+import type { IVerifyJob } from '../tokens';
 
 /** What the panel needs from the plugin. */
 export interface IReproPanelOptions {
@@ -25,6 +27,14 @@ export interface IReproPanelOptions {
   /** Ask the server again for the status of the notebook at `path` (a verification ended). */
   refreshStatus: (path: string) => void;
   settings: () => ISettings;
+  /** Run these cells of the current notebook, one after the other, in this order. */
+  runCells?: (cellIds: string[]) => void;
+  /** Restart the kernel and run all cells (JupyterLab's command, which asks first). */
+  restartRunAll?: () => void;
+  /** Open the main-area report of a finished verification of the current notebook. */
+  openReport?: (job: IVerifyJob) => void;
+  /** Open a stored run's executed notebook (read-only) in the main area. */
+  openRunNotebook?: (runId: string) => void;
 }
 
 /** The nbrepro side panel. */
@@ -33,19 +43,25 @@ export class ReproPanel extends Widget {
     super();
     this.id = 'nbrepro-panel';
     this.addClass('nbrepro-panel');
+    // Focusable, so that opening the panel (palette, shortcut) moves the focus into it.
+    this.node.tabIndex = -1;
     this.node.setAttribute('role', 'region');
     this.node.setAttribute('aria-label', 'Reproducibility');
-    this.verify = new VerifyView({
-      beforeStart: _options.beforeVerify,
-      openPath: _options.openPath,
-      jump: _options.jump,
-      timeoutSeconds: () => _options.settings().verifyTimeoutSeconds,
-      // The server's verdict includes the latest verification: fetch it as soon as one ends.
-      onFinished: path => _options.refreshStatus(path)
-    });
+    this.verify = new VerifyWithReport(
+      {
+        beforeStart: _options.beforeVerify,
+        openPath: _options.openPath,
+        jump: _options.jump,
+        timeoutSeconds: () => _options.settings().verifyTimeoutSeconds,
+        // The server's verdict includes the latest verification: fetch it as soon as one ends.
+        onFinished: path => _options.refreshStatus(path)
+      },
+      _options.openReport
+    );
     this.experiment = new ExperimentView({
       beforeStart: _options.beforeVerify,
-      openPath: _options.openPath
+      openPath: _options.openPath,
+      openRunNotebook: _options.openRunNotebook
     });
     this.node.append(
       this._header,
@@ -83,6 +99,7 @@ export class ReproPanel extends Widget {
     }
     this._watcher?.updated.disconnect(this._onUpdated, this);
     this._watcher = watcher;
+    this._cachePath = '';
     watcher?.updated.connect(this._onUpdated, this);
     this.verify.setNotebook(watcher?.path, this._serverOk);
     this._key = '';
@@ -93,6 +110,13 @@ export class ReproPanel extends Widget {
   refresh(): void {
     this._key = '';
     this._renderAll();
+  }
+
+  protected onActivateRequest(msg: Message): void {
+    super.onActivateRequest(msg);
+    if (!this.node.contains(document.activeElement)) {
+      this.node.focus();
+    }
   }
 
   protected onAfterShow(msg: Message): void {
@@ -113,7 +137,10 @@ export class ReproPanel extends Widget {
   }
 
   private _onUpdated(): void {
+    performance.mark('nbrepro-panel-start');
     this._renderAll();
+    performance.mark('nbrepro-panel-end');
+    performance.measure('nbrepro-panel', 'nbrepro-panel-start', 'nbrepro-panel-end');
   }
 
   private _renderAll(): void {
@@ -125,7 +152,11 @@ export class ReproPanel extends Widget {
     const watcher = this._watcher;
     const report = watcher?.report;
     const status = watcher?.status;
+    const dirty = watcher?.editedSinceSave === true;
+    const filter = (watcher && this._filters.get(watcher.path)) ?? 'all';
     const key = [
+      dirty,
+      filter,
       report?.signature ?? '',
       watcher?.path ?? '',
       watcher?.statusError ?? '',
@@ -154,13 +185,34 @@ export class ReproPanel extends Widget {
     }
     this.verify.node.hidden = false;
     this.verify.setLatest(watcher.path, status?.verdict?.verification);
+    const model = watcher.panel.model;
+    const path = watcher.path;
     this._main.replaceChildren(
       renderVerdict(report, this._options.jump),
-      renderFindings(report, this._options.settings().maxItemsPerGroup, this._options.jump)
+      renderFindings(
+        report,
+        this._options.settings().maxItemsPerGroup,
+        this._options.jump,
+        dirty,
+        {
+          dismiss: (key, dismissed) => {
+            if (model) {
+              setDismissed(model, key, dismissed);
+            }
+          },
+          rerun: ids => this._options.runCells?.(ids),
+          restartRunAll: () => this._options.restartRunAll?.(),
+          filter,
+          setFilter: kind => {
+            this._filters.set(path, kind);
+            this._renderAll();
+          }
+        },
+        this._itemCache(path)
+      )
     );
-    const model = watcher.panel.model;
     this._extra.replaceChildren(
-      renderEnvironment(model ? provenanceOf(model)?.environment : undefined, status)
+      renderEnvironment(model ? provenanceOf(model)?.environment : undefined, status, path)
     );
   }
 
@@ -175,6 +227,19 @@ export class ReproPanel extends Widget {
     const parts: HTMLElement[] = [h('h2', { class: 'nbrepro-title' }, 'Reproducibility')];
     if (name) {
       parts.push(h('div', { class: 'nbrepro-notebook-name', title: this._watcher?.path }, name));
+    }
+    const original = this._watcher?.status?.copyOf;
+    if (original !== undefined) {
+      parts.push(
+        h(
+          'div',
+          { class: 'nbrepro-help nbrepro-copy-of', 'data-original': original },
+          `An executed copy of ${original}, kept by a verification: its inputs are judged from the original's folder. `,
+          button('Open the original', () => this._options.openPath(original), {
+            class: 'nbrepro-link nbrepro-open-original'
+          })
+        )
+      );
     }
     if (this._watcher) {
       parts.push(
@@ -208,6 +273,17 @@ export class ReproPanel extends Widget {
     }
   }
 
+  private _itemCache(path: string): ItemCache {
+    if (this._cachePath !== path) {
+      this._cachePath = path;
+      this._items = new ItemCache();
+    }
+    return this._items;
+  }
+
+  private _cachePath = '';
+  private _items = new ItemCache();
+  private readonly _filters = new Map<string, FindingKind | 'all'>();
   private _watcher: NotebookWatcher | undefined;
   private _handshake: HandshakeResult | undefined;
   private _key = '';

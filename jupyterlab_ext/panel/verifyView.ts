@@ -6,7 +6,7 @@
  * notebook's status: the server's verdict includes the latest verification.
  */
 
-import { cancelJob, fetchJob, startVerify } from '../api';
+import { cancelJob, fetchJob, IVerifyOptions, startVerify } from '../api';
 import { sentence } from '../model/verdict';
 import { isFinal, isOpenablePath } from '../model/verify';
 import { CellVerifyStatus, ICellVerifyResult, IVerificationFact, IVerifyJob } from '../tokens';
@@ -21,7 +21,8 @@ const STATUS_LABELS: Record<CellVerifyStatus, string> = {
   nondeterministic: 'nondeterministic',
   failed: 'failed',
   skipped: 'skipped',
-  stopped: 'stopped'
+  stopped: 'stopped',
+  'not-started': 'never started'
 };
 
 /**
@@ -115,7 +116,21 @@ export class VerifyView {
    */
   setLatest(path: string | undefined, fact: IVerificationFact | null | undefined): void {
     const id = fact?.jobId;
-    if (path === undefined || id === undefined || fact?.stale || this._jobs.has(path)) {
+    if (path === undefined || id === undefined) {
+      return;
+    }
+    // The server judges whether a verification still speaks for the code (`stale`): a result
+    // it calls stale is shown as outdated, not as the notebook's state.
+    const wasStale = this._staleJobs.has(id);
+    if (fact?.stale) {
+      this._staleJobs.add(id);
+    } else {
+      this._staleJobs.delete(id);
+    }
+    if (wasStale !== this._staleJobs.has(id) && path === this._path) {
+      this.render();
+    }
+    if (fact?.stale || this._jobs.has(path)) {
       return;
     }
     if (this._fetched.get(path) === id) {
@@ -134,8 +149,12 @@ export class VerifyView {
       .catch(() => undefined);
   }
 
-  /** Start verifying the current notebook. */
-  async start(): Promise<void> {
+  /**
+   * Start verifying the current notebook; `recordedEnvironment`: in an environment rebuilt from
+   * the recorded one (the job field `rebuild_env: "require"`). Whether that is possible is the
+   * server's to say: its error is shown as it is.
+   */
+  async start(recordedEnvironment = false): Promise<void> {
     const path = this._path;
     if (path === undefined || !this._available) {
       return;
@@ -148,10 +167,14 @@ export class VerifyView {
     try {
       await this._options.beforeStart();
       const timeout = this._options.timeoutSeconds();
-      const job = await startVerify(
-        path,
-        timeout > 0 ? { notebook_timeout: timeout, suggest: true } : { suggest: true }
-      );
+      const options: IVerifyOptions = { suggest: true };
+      if (timeout > 0) {
+        options.notebook_timeout = timeout;
+      }
+      if (recordedEnvironment) {
+        options.rebuild_env = 'require';
+      }
+      const job = await startVerify(path, options);
       this._jobs.set(path, job);
       this._poll(path, job.id);
     } catch (reason) {
@@ -229,6 +252,12 @@ export class VerifyView {
         title: 'Save the notebook, run it in a fresh kernel on the server and compare the outputs',
         disabled: running || !this._available || this._path === undefined ? '' : undefined
       }),
+      button('Verify in recorded environment', () => void this.start(true), {
+        class: 'jp-Button jp-mod-styled nbrepro-verify-recorded',
+        title:
+          'Save the notebook, run it in an environment rebuilt from the recorded one (Python and pinned packages) and compare the outputs',
+        disabled: running || !this._available || this._path === undefined ? '' : undefined
+      }),
       running
         ? button('Cancel', () => void this.cancel(), {
             class: 'jp-Button jp-mod-styled jp-mod-warn nbrepro-verify-cancel',
@@ -266,9 +295,22 @@ export class VerifyView {
     } else {
       headline = OUTCOME_LABELS[job.outcome ?? ''] ?? `Finished: ${job.outcome ?? 'no result'}`;
     }
+    const outdated = this._staleJobs.has(job.id);
     const root = h(
       'div',
-      { class: 'nbrepro-verify-result', 'data-state': job.state, 'data-outcome': job.outcome },
+      {
+        class: `nbrepro-verify-result${outdated ? ' nbrepro-outdated' : ''}`,
+        'data-state': job.state,
+        'data-outcome': job.outcome,
+        'data-stale': outdated ? 'true' : undefined
+      },
+      outdated
+        ? h(
+            'p',
+            { class: 'nbrepro-help nbrepro-outdated-note', role: 'note' },
+            "Outdated: the notebook's code changed since this verification, so it no longer counts in the verdict. Verify again to check the notebook as it is."
+          )
+        : null,
       h(
         'p',
         {
@@ -362,6 +404,7 @@ export class VerifyView {
   private _path: string | undefined;
   private _available = false;
   private readonly _fetched = new Map<string, string>();
+  private readonly _staleJobs = new Set<string>();
   private readonly _jobs = new Map<string, IVerifyJob>();
   private readonly _errors = new Map<string, string>();
   private readonly _timers = new Map<string, number>();

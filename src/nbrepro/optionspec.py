@@ -47,7 +47,8 @@ class OptionSpec:
     ``pytest``/``rest`` say whether pytest and the REST API offer it. Numbers must be finite and
     lie within ``minimum``/``maximum`` (``exclusive_minimum``: strictly above ``minimum``).
     ``nullable``: ``None`` is a valid value (no limit, not set). ``check`` adds a rule of its own:
-    it returns an error text (``None`` when the value is fine).
+    it returns an error text (``None`` when the value is fine). ``const``: the value of the
+    command-line flag given without one (``--rebuild-env`` means ``--rebuild-env=require``).
 
     A plain class rather than a dataclass: ``nbrepro --help`` builds the options, and
     ``dataclasses`` costs it ~15 ms of imports.
@@ -57,6 +58,7 @@ class OptionSpec:
         "check",
         "choices",
         "cli",
+        "const",
         "default",
         "exclusive_minimum",
         "group",
@@ -89,6 +91,7 @@ class OptionSpec:
         choices: tuple[str, ...] = (),
         nullable: bool = True,
         check: Callable[[Any], str | None] | None = None,
+        const: Any = None,
     ) -> None:
         if kind not in KINDS:
             raise ValueError(f"option {name}: unknown kind {kind!r}")
@@ -107,6 +110,7 @@ class OptionSpec:
         self.choices = tuple(choices)
         self.nullable = nullable
         self.check = check
+        self.const = const
 
     def __repr__(self) -> str:
         return f"OptionSpec({self.name!r}, {self.kind!r})"

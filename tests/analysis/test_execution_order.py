@@ -88,8 +88,8 @@ def test_gap_sharpened_by_recorded_history():
         ],
     }
     [gap] = analyze(nb, select=["NBR104"])
-    assert "In [2] ran cell 2 (re-run later)" in gap.message
-    assert "In [3] ran a cell deleted since" in gap.message
+    assert "In [2] was cell 2, run again later" in gap.message
+    assert "In [3] was a cell deleted since" in gap.message
 
 
 def test_incomplete_history_adds_nothing():

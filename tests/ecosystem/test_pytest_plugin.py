@@ -36,7 +36,7 @@ def test_plugin_fails_a_notebook_whose_output_changed_and_shows_the_cell_diff(
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
-            "sums.ipynb: NOT reproduced (2 mismatch of 3 code cells;*",
+            "sums.ipynb: NOT reproduced (2 of 3 code cells differ;*",
             "  cell 2 (id cell-1) mismatch: stdout differs*",
             "    -total: 10",
             "    +total: 15",

@@ -101,3 +101,73 @@ async def test_sync_api_works_inside_a_running_event_loop(tmp_path):
     result = execute_notebook(new_notebook(["40 + 2"]), cwd=tmp_path)
     assert result.ok
     assert result.nb["cells"][0]["outputs"][0]["data"]["text/plain"] == "42"
+
+
+def test_local_ipykernels_talk_over_private_ipc_sockets_that_are_removed_after(
+    tmp_path, monkeypatch
+):
+    """No TCP port is taken, so kernels started in parallel cannot race for one (papermill
+    #511); the sockets live in a private folder that is gone once the kernel is."""
+    import tempfile
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    code = (
+        "import json, ipykernel.connect\n"
+        "info = json.loads(ipykernel.connect.get_connection_info())\n"
+        "print(info['transport'], info['ip'].startswith(" + repr(str(scratch)) + "))"
+    )
+    result = execute_notebook(new_notebook([code]), cwd=tmp_path)
+    assert [c.status for c in result.cells] == ["ok"]
+    assert result.nb["cells"][0]["outputs"][0]["text"] == "ipc True\n"
+    assert list(scratch.iterdir()) == []
+
+
+def test_a_kernel_of_any_kind_dies_with_the_process_that_started_it(tmp_path):
+    """Kernels run in a session of their own; one that does not watch its parent (not an
+    ipykernel: here a process that never answers) still dies when nbrepro is killed -9."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    spec = tmp_path / "jupyter" / "kernels" / "sleeper"
+    spec.mkdir(parents=True)
+    argv = [sys.executable, "-c", "import time; time.sleep(600)", "{connection_file}"]
+    (spec / "kernel.json").write_text(
+        json.dumps({"argv": argv, "display_name": "Sleeper", "language": "python"})
+    )
+    nb = tmp_path / "nb.ipynb"
+    nb.write_text(json.dumps(new_notebook(["1"])))
+    env = {**os.environ, "JUPYTER_PATH": str(tmp_path / "jupyter")}
+    verify = subprocess.Popen(
+        [sys.executable, "-m", "nbrepro", "verify", str(nb), "--kernel", "sleeper"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        sleepers: list[psutil.Process] = []
+        while not sleepers:
+            assert time.monotonic() < deadline and verify.poll() is None, "no kernel started"
+            time.sleep(0.1)
+            sleepers = [
+                p
+                for p in psutil.Process(verify.pid).children(recursive=True)
+                if "time.sleep(600)" in " ".join(p.cmdline())
+            ]
+        os.kill(verify.pid, signal.SIGKILL)
+        verify.wait(timeout=10)
+        gone, alive = psutil.wait_procs(sleepers, timeout=10)
+    finally:
+        if verify.poll() is None:
+            verify.kill()
+    for process in alive:
+        process.kill()
+    assert alive == [] and len(gone) == 1

@@ -151,3 +151,38 @@ def test_wrappers_return_and_raise_exactly_what_the_originals_do(tmp_path: Path)
         (str(target), audit.NATIVE_READ),
         (str(tmp_path / "missing.parquet"), audit.NATIVE_READ),
     }
+
+
+def test_a_tree_too_large_to_manifest_is_recorded_without_a_hash_and_checks_unverifiable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dataset reader pointed at ``/`` or a home folder must not make nbrepro hash the whole
+    disk: past the entry budget the tree gets no hash, and its drift is "unverifiable", never
+    "unchanged"."""
+    from nbrepro.record import hashing
+    from nbrepro.record.drift import check_input
+
+    tree = tmp_path / "data"
+    for i in range(6):
+        (tree / f"part={i}").mkdir(parents=True)
+        (tree / f"part={i}" / "chunk.parquet").write_bytes(bytes([i]) * 10)
+    whole = hashing.hash_directory(tree, recursive=True, cache=None)
+    assert whole.hash is not None
+    monkeypatch.setattr(hashing, "MAX_TREE_ENTRIES", 8)
+    too_large = hashing.hash_directory(tree, recursive=True, cache=None)
+    assert (too_large.hash, too_large.kind) == (None, "directory")
+    assert hashing.hash_directory(tree, recursive=False, cache=None).hash is not None
+    entry = {"hash": None, "size": 0, "kind": "directory", "recursive": True}
+    assert check_input("data", entry, tmp_path, cache=None).status == "unverifiable"
+    monkeypatch.setattr(hashing, "MAX_TREE_ENTRIES", 10_000)
+    entry = {"hash": whole.hash, "size": whole.size, "kind": "directory", "recursive": True}
+    assert check_input("data", entry, tmp_path, cache=None).status == "unchanged"
+
+
+def test_the_root_folder_as_a_tree_stays_on_its_filesystem_within_the_budget() -> None:
+    """``/`` read as a tree: /proc, /sys and other mounts are not entered, and the walk stops
+    at the budget (pytest-timeout stops a test that walks the disk)."""
+    from nbrepro.record import hashing
+
+    root = hashing.hash_directory("/", recursive=True, cache=None, size_cap=1)
+    assert (root.hash, root.kind) == (None, "directory")  # this machine has > 20,000 files

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from tornado.httpclient import HTTPClientError
 
+from nbrepro.notebook_io import read_notebook
 from tests.server.helpers import make_notebook
 
 API = ("nbrepro", "api")
@@ -174,7 +175,10 @@ def test_two_verification_jobs_on_one_notebook(jp_fetch, jp_root_dir, run):
 def test_a_verification_job_can_be_cancelled(jp_fetch, jp_root_dir, run):
     import asyncio
 
-    make_notebook(jp_root_dir, "slow.ipynb", ["import time", "time.sleep(120)"])
+    path = make_notebook(
+        jp_root_dir, "slow.ipynb", ["import time", "time.sleep(120)", "after = 1", "also = 2"]
+    )
+    ids = [c["id"] for c in read_notebook(path)["cells"]]
 
     async def body() -> tuple[dict[str, Any], dict[str, Any]]:
         response = await jp_fetch(*API, "verify", method="POST",
@@ -195,6 +199,11 @@ def test_a_verification_job_can_be_cancelled(jp_fetch, jp_root_dir, run):
     assert cancelled["state"] == "cancelled"
     assert again["state"] == "cancelled"
     assert cancelled["progress"]["cells"][0]["status"] == "ok"
+    # The cells that never started are listed (the panel shows them, not only those that ran).
+    assert again["progress"]["not_started"] == [
+        {"index": 2, "id": ids[2]},
+        {"index": 3, "id": ids[3]},
+    ]
 
 
 def test_unknown_job_is_a_404(jp_fetch, run):

@@ -15,7 +15,7 @@ import pytest
 from nbrepro import __version__
 from nbrepro.notebook_io import read_notebook, write_notebook
 from tests.kernel_session import new_notebook
-from tests.server.helpers import make_notebook
+from tests.server.helpers import get_json, make_notebook
 from tests.server.test_api import API, NO_TOKEN, fetch_error
 
 
@@ -195,6 +195,13 @@ def test_verification_keeps_the_executed_copy_under_the_root(jp_fetch, jp_root_d
     copy = read_notebook(jp_root_dir / done["executed_path"])
     assert "42" in "".join(copy["cells"][0]["outputs"][0]["text"])
     assert path.read_bytes() == before
+    # Labelled as a copy of the original, which the server judges it from.
+    assert copy["metadata"]["nbrepro_copy"] == {
+        "of": "../../sub/kept.ipynb",
+        "made_by": "verification",
+    }
+    status = run(get_json(jp_fetch, *API, "status", path=done["executed_path"]))
+    assert status["copy_of"] == "sub/kept.ipynb"
 
 
 @pytest.mark.parametrize("nbrepro_config", [{"verified_dir": ""}])

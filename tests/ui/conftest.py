@@ -84,8 +84,9 @@ def _isolated_lab_dirs(base: Path) -> dict[str, str]:
 
 
 @contextmanager
-def _running_lab(root: Path, *extra_args: str) -> Iterator[LabServer]:
-    """Run ``jupyter lab`` on loopback with a token, serving ``root``, until the block ends."""
+def _running_lab(root: Path, *extra_args: str, app: str = "jupyterlab") -> Iterator[LabServer]:
+    """Run ``jupyter lab`` (or ``app``: ``notebook`` for Notebook 7) on loopback with a token,
+    serving ``root``, until the block ends."""
     port, token = _free_port(), secrets.token_hex(16)
     env = dict(os.environ, JUPYTER_PLATFORM_DIRS="1", **_isolated_lab_dirs(root.parent))
     log_path = root.parent / f"{root.name}.log"
@@ -94,7 +95,7 @@ def _running_lab(root: Path, *extra_args: str) -> Iterator[LabServer]:
         [
             sys.executable,
             "-m",
-            "jupyterlab",
+            app,
             "--no-browser",
             f"--port={port}",
             "--ServerApp.ip=127.0.0.1",
@@ -157,3 +158,11 @@ def browser() -> Iterator[object]:
         b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture(scope="module")
+def notebook7_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+    """Notebook 7 (``jupyter notebook``) with nbrepro's server extension and frontend."""
+    pytest.importorskip("notebook", minversion="7")
+    with _running_lab(tmp_path_factory.mktemp("nb7-root"), app="notebook") as server:
+        yield server

@@ -129,3 +129,14 @@ _CONTRAST_JS = """node => {
 def contrast(locator: Any) -> float:
     """WCAG contrast ratio of an element's text against the first opaque background behind it."""
     return float(locator.evaluate(_CONTRAST_JS))
+
+
+def widen_right_sidebar(page: Any, pixels: int) -> None:
+    """Drag the handle between the main area and the right sidebar ``pixels`` to the left."""
+    handle = page.locator("#jp-main-split-panel > .lm-SplitPanel-handle:not(.lm-mod-hidden)").last
+    box = handle.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x - pixels, y, steps=5)
+    page.mouse.up()

@@ -46,7 +46,9 @@ def test_panel_flags_out_of_order_and_stale_cells_and_jumps_to_them(
     assert "nbrepro-flagged" in (marked.get_attribute("class") or "")
     badge = marked.locator(".nbrepro-badge")
     assert "[1]" in (badge.get_attribute("title") or "")
-    assert page.locator(f"{CELL}.nbrepro-flagged").count() == 1
+    # Flagged: cell 2 (out of order) and cell 3, which never ran (a run from the top runs it).
+    assert page.locator(f"{CELL}.nbrepro-flagged").count() == 2
+    assert page.locator(CELL).nth(2).get_attribute("data-nbrepro-kinds") == "never-run"
     status_item = page.locator(".nbrepro-status")
     assert "Not reproducible" in status_item.inner_text()
 
@@ -92,9 +94,11 @@ def test_panel_flags_out_of_order_and_stale_cells_and_jumps_to_them(
     # Re-running the edited cell and then the cells below in order clears the findings.
     run_cell(page, 0, 3)
     run_cell(page, 1, 4)
+    run_cell(page, 2, 5)
     page.locator(".nbrepro-group[data-kind='out-of-order']").wait_for(
         state="detached", timeout=10_000
     )
+    page.locator(f"{CELL} .nbrepro-badge").first.wait_for(state="detached", timeout=10_000)
     assert page.locator(f"{CELL} .nbrepro-badge").count() == 0
 
     page.close()

@@ -1,9 +1,12 @@
-"""End to end: a notebook received from a colleague shows every kind of finding at once, with a
-finished verification; the README's screenshots of the whole JupyterLab window come from here."""
+"""End to end: a notebook received from a colleague shows every kind of finding at once (cells
+that depend on a changed one included), with a finished verification; the README's screenshots
+of the whole JupyterLab window come from here (``NBREPRO_SCREENSHOTS=1`` writes them to
+``docs/images``)."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +26,7 @@ from .panel_helpers import (
     run_cell,
     screenshot_dir,
     use_theme,
+    widen_right_sidebar,
     write_notebook,
 )
 
@@ -104,17 +108,6 @@ def _colleague_notebook(root: Path) -> str:
     return name
 
 
-def _widen_right_sidebar(page: Any, pixels: int) -> None:
-    """Drag the handle between the notebook and the right sidebar to the left."""
-    handle = page.locator("#jp-main-split-panel > .lm-SplitPanel-handle:not(.lm-mod-hidden)").last
-    box = handle.bounding_box()
-    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    page.mouse.move(x, y)
-    page.mouse.down()
-    page.mouse.move(x - pixels, y, steps=5)
-    page.mouse.up()
-
-
 def test_every_kind_of_finding_with_a_finished_verification(
     lab_server: Any, browser: Any, tmp_path: Path
 ) -> None:
@@ -123,7 +116,7 @@ def test_every_kind_of_finding_with_a_finished_verification(
     page = open_notebook(browser, lab_server, name, errors)
     page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current").click()
     panel = open_panel(page)
-    _widen_right_sidebar(page, 120)
+    widen_right_sidebar(page, 120)
 
     # Verify now first, on the file as saved (nothing has run in this kernel yet).
     panel.locator(".nbrepro-verify-start").click()
@@ -154,6 +147,7 @@ def test_every_kind_of_finding_with_a_finished_verification(
         "stale",
         "never-run",
         "changed-input",
+        "dependent",
         "env-drift",
     ]
     for kind in kinds:
@@ -180,6 +174,19 @@ def test_every_kind_of_finding_with_a_finished_verification(
     page.mouse.move(0, 0)
     panel.evaluate("node => { node.scrollTop = 0; }")
     page.screenshot(path=str(out / "panel.png"))
+    # The cells that depend on the edited one, with the findings around them.
+    dependents = panel.locator(".nbrepro-group[data-kind='dependent']")
+    # The average per month (cell 5) uses the edited total and the rows of the changed file.
+    messages = dependents.locator(".nbrepro-item-message").all_inner_texts()
+    assert messages and all(
+        re.match(r"Cell \d+ depends on cell \d+, which changed", m) for m in messages
+    )
+    assert any(m.startswith("Cell 5 depends on cell") for m in messages), messages
+    panel.evaluate(
+        """node => { node.scrollTop =
+            node.querySelector(".nbrepro-group[data-kind='changed-input']").offsetTop - 8; }"""
+    )
+    page.screenshot(path=str(out / "panel-dependents.png"))
 
     # Dark theme: the verification with a diff open, and the environment, differences first.
     use_theme(page, "JupyterLab Dark")

@@ -181,3 +181,41 @@ def test_a_failing_bash_command_is_an_error_named_by_its_exit_status(tmp_path):
     (cell,) = json.loads(proc.stdout)["notebooks"][0]["cells"]
     assert (cell["status"], cell["error_name"], cell["error_value"]) == ("error", "Error", "2")
     assert cell["summary"] == "Error: 2"
+
+
+def test_a_bash_run_records_an_environment_the_provenance_schema_accepts(tmp_path):
+    """A run on a kernel of another language records its platform and kernel, and neither an
+    empty ``python`` nor an empty packages digest (the run manifest's ``environment`` is the
+    provenance schema's environment object)."""
+    import jsonschema
+
+    from nbrepro.provenance import load_schema
+
+    nb = bash_notebook()
+    nb.cells = [nbformat.v4.new_code_cell('echo "ran"', id="only")]
+    path = tmp_path / "shell.ipynb"
+    nbformat.write(nb, path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "nbrepro", "run", str(path), "--format", "json"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    (manifest_path,) = tmp_path.glob(".nbrepro/runs/*/run.json")
+    environment = json.loads(manifest_path.read_text())["environment"]
+    assert environment["kernel"] == {"name": "bash", "language": "bash"} | (
+        {"language_version": environment["kernel"]["language_version"]}
+        if "language_version" in environment["kernel"]
+        else {}
+    )
+    assert "python" not in environment and "packages_digest" not in environment
+    schema = load_schema()
+    validator = jsonschema.Draft202012Validator(
+        {"$defs": schema["$defs"], "$ref": "#/$defs/environment"}
+    )
+    assert [e.message for e in validator.iter_errors(environment)] == []
+    # The schema still holds a Python kernel's environment to its interpreter and digest.
+    python_env = dict(environment, kernel={"name": "python3", "language": "python"})
+    assert len(list(validator.iter_errors(python_env))) == 2

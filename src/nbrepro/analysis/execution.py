@@ -12,8 +12,9 @@ from collections.abc import Collection, Mapping
 from .cells import CodeCell, has_code
 from .findings import Finding, make_finding
 
+# JupyterLab writes menu paths with a right-pointing angle quote, as the panel does.
 _RERUN_FIX = (
-    "Restart the kernel and run all cells from the top (Kernel > Restart Kernel and Run All "
+    "Restart the kernel and run all cells from the top (Kernel › Restart Kernel and Run All "  # noqa: RUF001
     "Cells), then save."
 )
 
@@ -144,20 +145,20 @@ def _describe_missing(
         cell_id = history[count]
         cell = present.get(cell_id) if cell_id else None
         if cell_id is None:
-            parts.append(f"In [{count}] ran code sent without a cell id (a console?)")
+            parts.append(f"In [{count}] was code sent without a cell id (a console?)")
         elif cell is None:
-            parts.append(f"In [{count}] ran a cell deleted since")
+            parts.append(f"In [{count}] was a cell deleted since")
         elif cell.count == count:
             return ""  # inconsistent history: stay silent
         else:
-            parts.append(f"In [{count}] ran {cell.label()} (re-run later)")
+            parts.append(f"In [{count}] was {cell.label()}, run again later")
     if len(parts) > 3:
         deleted = sum(part.endswith("deleted since") for part in parts)
         unknown = sum("without a cell id" in part for part in parts)
-        said = [f"{deleted} of them ran cells deleted since"] if deleted else []
-        said += [f"{unknown} ran code sent without a cell id"] if unknown else []
-        return f"; recorded provenance: {', '.join(said)}" if said else ""
-    return "; recorded provenance: " + ", ".join(parts)
+        said = [f"{deleted} of them were cells deleted since"] if deleted else []
+        said += [f"{unknown} were code sent without a cell id"] if unknown else []
+        return f"; what ran: {', '.join(said)}" if said else ""
+    return "; what ran: " + ", ".join(parts)
 
 
 def execution_gaps(
@@ -192,7 +193,7 @@ def execution_gaps(
                     cell.index,
                     cell.id,
                     f"{span} ran code whose outputs are not in the notebook ({where}): "
-                    f"state it made may be hidden{detail}",
+                    f"the kernel may hold what that code made, and no cell here shows it{detail}",
                     _RERUN_FIX,
                     related_cells=[previous.index] if previous else [],
                 )

@@ -73,8 +73,13 @@ def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentP
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
+    from ..startup import skip_unused_optional_imports
+
+    skip_unused_optional_imports()
     parser = build_parser()
-    args = _parse(parser, list(sys.argv[1:] if argv is None else argv))
+    from .spec_args import expand_flags_without_value
+
+    args = _parse(parser, expand_flags_without_value(sys.argv[1:] if argv is None else argv))
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help()

@@ -1,5 +1,7 @@
 """``nbrepro env``: print the environment snapshot; ``env diff NOTEBOOK``: recorded vs now;
-``env export [NOTEBOOK]``: a pinned requirements file or conda environment.
+``env export [NOTEBOOK]``: a pinned requirements file, a conda environment, a Dockerfile or
+Binder's files; ``env lock NOTEBOOK``: the lock ``verify --rebuild-env`` builds from
+(:mod:`nbrepro.envbuild`).
 
 ``env`` and ``env export`` describe this interpreter (the one running ``nbrepro``) unless
 ``--kernel NAME`` names a kernel; ``env diff NOTEBOOK`` compares with the interpreter of the
@@ -64,12 +66,33 @@ def register(subparsers: Any) -> None:
     export.add_argument(
         "--format",
         dest="export_format",
-        choices=("requirements", "conda"),
+        choices=("requirements", "conda", "dockerfile", "binder"),
         default="requirements",
-        help="requirements.txt (default) or conda environment.yml",
+        help="requirements.txt (default), conda environment.yml, a Dockerfile, or Binder's "
+        "requirements.txt + runtime.txt (into the folder -o DIR)",
     )
-    export.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: stdout)")
+    export.add_argument(
+        "-o", "--output", metavar="FILE", help="write to FILE (binder: DIR; default: stdout)"
+    )
     export.set_defaults(func=run)
+    lock = sub.add_parser(
+        "lock",
+        help="write the lock of a notebook's recorded environment (what --rebuild-env builds)",
+        description="Write the lock of the environment recorded in NOTEBOOK: its Python "
+        "version and the distributions it recorded, pinned; a requirements file pip and uv "
+        "both install (default) or a PEP 751 pylock.toml. `nbrepro verify --rebuild-env` "
+        "builds its environment from this lock.",
+    )
+    lock.add_argument("notebook", help="a notebook carrying nbrepro provenance")
+    lock.add_argument(
+        "--format",
+        dest="lock_format",
+        choices=("requirements", "pylock"),
+        default="requirements",
+        help="requirements with pins (default) or PEP 751 pylock.toml",
+    )
+    lock.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: stdout)")
+    lock.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -84,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
         return _diff(args)
     if getattr(args, "env_command", None) == "export":
         return _export(args)
+    if getattr(args, "env_command", None) == "lock":
+        return _lock(args)
     env = _current_environment(args.kernel)
     if args.format == "json":
         print(json.dumps(env, indent=2, sort_keys=True))
@@ -155,13 +180,62 @@ def _recorded_environment(path: str, nb: dict[str, Any] | None = None) -> dict[s
 def _export(args: argparse.Namespace) -> int:
     from ..diagnose.remedies import export_environment
     from ..errors import EXIT_OK
-    from ..notebook_io import atomic_write_text
     from ..record.environment import snapshot
 
     env = _recorded_environment(args.notebook) if args.notebook else snapshot()
+    if args.export_format in ("dockerfile", "binder"):
+        return _export_container(args, env)
     text = export_environment(env, args.export_format)
-    if args.output:
-        atomic_write_text(args.output, text)
+    _write(args.output, text)
+    return EXIT_OK
+
+
+def _write(output: str | None, text: str) -> None:
+    """``text`` into ``output`` (atomically; exit 2 when it cannot be written), else stdout."""
+    from ..errors import InputError
+    from ..notebook_io import atomic_write_text
+
+    if output:
+        try:
+            atomic_write_text(output, text)
+        except OSError as exc:
+            raise InputError(f"cannot write {output}: {exc.strerror or exc}") from None
     else:
         print(text, end="" if text.endswith("\n") else "\n")
+
+
+def _export_container(args: argparse.Namespace, env: dict[str, Any]) -> int:
+    from pathlib import Path
+
+    from ..envbuild.export import binder_files, dockerfile
+    from ..envbuild.lock import lock_from_environment
+    from ..errors import EXIT_OK, UsageError
+
+    lock = lock_from_environment(env)
+    if args.export_format == "dockerfile":
+        _write(args.output, dockerfile(lock))
+        return EXIT_OK
+    if not args.output:
+        raise UsageError("--format binder writes two files: give the folder with -o DIR")
+    folder = Path(args.output)
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"-o {args.output}: not a folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in binder_files(lock).items():
+        _write(str(folder / name), text)
+    return EXIT_OK
+
+
+def _lock(args: argparse.Namespace) -> int:
+    from ..envbuild.lock import lock_from_environment
+    from ..errors import EXIT_OK
+
+    lock = lock_from_environment(_recorded_environment(args.notebook))
+    if args.lock_format == "pylock":
+        from ..envbuild.index import pip_index
+
+        text = lock.pylock_text(pip_index().index_url)
+    else:
+        text = lock.requirements_text()
+    _write(args.output, text)
     return EXIT_OK

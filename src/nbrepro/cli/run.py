@@ -189,6 +189,7 @@ def run(args: argparse.Namespace) -> int:
         configured_tracking_uri,
         resolve_tracking_uri,
     )
+    from ..runs.options import parse_register_models
     from ..runs.project import find_project_root
     from ..runs.runner import MlflowTarget
     from ..runs.sweep import expand_points, load_sweep_file, parse_grid, run_sweep
@@ -210,6 +211,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--events follows a single run; it cannot be used with a sweep")
     project_root = find_project_root(nb_path)
     target = None
+    to_register = parse_register_models(values["register_model"])  # before contacting MLflow
     if args.mlflow is not None and values["no_mlflow"]:
         raise UsageError("--mlflow and --no-mlflow exclude each other")
     if args.mlflow is not None or (
@@ -217,9 +219,11 @@ def run(args: argparse.Namespace) -> int:
     ):
         uri = resolve_tracking_uri(args.mlflow, project_root)
         check_tracking_uri(uri)
-        target = MlflowTarget(uri, values["experiment"])
+        target = MlflowTarget(uri, values["experiment"], to_register)
     elif values["experiment"]:
         raise UsageError("--experiment needs --mlflow")
+    elif values["register_model"]:
+        raise UsageError("--register-model needs --mlflow")
 
     _sigterm_as_interrupt()
     options: dict[str, Any] = {
@@ -229,6 +233,7 @@ def run(args: argparse.Namespace) -> int:
         "timeout": values["timeout"],
         "notebook_timeout": values["notebook_timeout"],
         "inputs": list(values["input"] or ()),
+        "snapshot_inputs": values["snapshot_inputs"] or None,
         "mlflow": target,
     }
     show_bar = not args.quiet and sys.stderr.isatty()
@@ -264,6 +269,8 @@ def run(args: argparse.Namespace) -> int:
             on_done=on_done,
             executor=values["executor"],
             scheduler=values["scheduler"],
+            ship_inputs=bool(values["ship_inputs"]),
+            include=tuple(values["include"] or ()),
         )
     finally:
         if writer is not None:

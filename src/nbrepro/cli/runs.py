@@ -17,11 +17,11 @@ from typing import Any
 from ..cell_names import cell_label
 from ..optionspec import OptionTable
 from ..textsafe import printable, printable_lines
-from ..verify.options import NOTEBOOK_TIMEOUT, TIMEOUT
+from ..verify.options import NOTEBOOK_TIMEOUT, TIMEOUT, VERIFY_OPTIONS
 from .spec_args import add_spec_arguments
 
 #: The options of ``runs reproduce``: the verification's own declarations (finite, positive).
-REPRODUCE_OPTIONS = OptionTable([TIMEOUT, NOTEBOOK_TIMEOUT])
+REPRODUCE_OPTIONS = OptionTable([TIMEOUT, NOTEBOOK_TIMEOUT, VERIFY_OPTIONS["rebuild_env"]])
 
 DESCRIPTION = """\
 Work with the runs stored by `nbrepro run`. The store is the project's (the nearest folder up from
@@ -50,6 +50,19 @@ def register(subparsers: Any) -> None:
     sub = parser.add_subparsers(dest="runs_command", metavar="ACTION", parser_class=type(parser))
     p_list = sub.add_parser("list", parents=[common], help="a table of stored runs")
     p_list.add_argument("--notebook", metavar="PATH", help="only the runs of this notebook")
+    p_list.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="COND",
+        help="only runs whose parameter or metric satisfies COND, e.g. 'threshold>18' "
+        "(==, !=, <, <=, >, >=; repeat: all must hold)",
+    )
+    p_list.add_argument(
+        "--sort",
+        metavar="NAME",
+        help="order by a parameter or metric (-NAME: descending; runs without it last)",
+    )
     p_list.set_defaults(func=cmd_list)
     p_show = sub.add_parser("show", parents=[common], help="one run's manifest")
     p_show.add_argument("run_id", metavar="ID")
@@ -68,8 +81,27 @@ def register(subparsers: Any) -> None:
         help="re-execute a run with its parameters and compare outputs (a verify verdict)",
     )
     p_rep.add_argument("run_id", metavar="ID")
+    p_rep.add_argument(
+        "--restore-inputs",
+        action="store_true",
+        help="execute on the run's recorded inputs (kept by --snapshot-inputs), not the files "
+        "as they are now; the project's files are not touched",
+    )
     add_spec_arguments(p_rep, REPRODUCE_OPTIONS)
     p_rep.set_defaults(func=cmd_reproduce)
+    p_co = sub.add_parser(
+        "checkout",
+        parents=[common],
+        help="materialise a run's notebook, inputs, artifacts and environment into a folder",
+    )
+    p_co.add_argument("run_id", metavar="ID")
+    p_co.add_argument("dest", metavar="DIR", type=Path, help="a new or empty folder")
+    p_co.set_defaults(func=cmd_checkout)
+    p_gc = sub.add_parser(
+        "gc", parents=[common], help="remove stored objects that no run refers to"
+    )
+    p_gc.add_argument("--dry-run", action="store_true", help="only tell what would be removed")
+    p_gc.set_defaults(func=cmd_gc)
     parser.set_defaults(func=_no_action(parser))
 
 
@@ -96,15 +128,19 @@ def _store(args: argparse.Namespace) -> Any:
 
 def cmd_list(args: argparse.Namespace) -> int:
     """``runs list``."""
+    from ..runs.query import select_runs
     from ..runs.table import runs_table
 
     store = _store(args)
-    summaries = [s.to_dict() for s in store.list(notebook=args.notebook)]
+    summaries = select_runs(
+        [s.to_dict() for s in store.list(notebook=args.notebook)], args.where, args.sort
+    )
     if args.format == "json":
         print(json.dumps({"runs_dir": str(store.runs_dir), "runs": summaries}, indent=1))
         return 0
     if not summaries:
-        print(f"no runs in {printable(store.runs_dir)}")
+        what = "no runs match" if args.where else "no runs"
+        print(f"{what} in {printable(store.runs_dir)}")
         return 0
     by_notebook: dict[str, list[dict[str, Any]]] = {}
     for s in summaries:
@@ -160,6 +196,15 @@ def cmd_show(args: argparse.Namespace) -> int:
     for path, info in _items(inputs):
         info = info if isinstance(info, dict) else {}
         lines.append(f"  {path} ({info.get('source')}) {str(info.get('hash'))[:19]}...")
+    recording = m.get("recording") or {}
+    if recording.get("mode") == "guessed":
+        lines.append(f"  (inputs guessed, not recorded: {recording.get('reason')})")
+    artifacts = m.get("artifacts") or {}
+    lines.append("artifacts:" + ("" if artifacts else " none"))
+    for path, info in _items(artifacts):
+        info = info if isinstance(info, dict) else {}
+        kept = "" if info.get("stored") else " (hash only)"
+        lines.append(f"  {path} {str(info.get('hash'))[:19]}... {info.get('size')} bytes{kept}")
     lines.append("cells:")
     for cell in m.get("cells") or []:
         if not isinstance(cell, dict):
@@ -209,9 +254,41 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         fallback_root=find_project_root(Path.cwd()),
         timeout=args.timeout,
         notebook_timeout=args.notebook_timeout,
+        restore_inputs=args.restore_inputs,
+        rebuild_env=args.rebuild_env or "off",
     )
     if args.format == "json":
         print(json.dumps(result.to_dict(), indent=1, default=str))
     else:
         sys.stdout.write(printable_lines(result.render_text()))
     return 0 if result.reproduced else 1
+
+
+def cmd_checkout(args: argparse.Namespace) -> int:
+    """``runs checkout ID DIR``."""
+    from ..runs.checkout import checkout_run
+
+    result = checkout_run(_store(args).get(args.run_id), args.dest)
+    if args.format == "json":
+        print(json.dumps(result.to_dict(), indent=1))
+        return 0
+    print(f"checked out {len(result.files)} files into {printable(result.path)}")
+    for path, why in result.missing.items():
+        print(printable(f"  not checked out: {path} ({why})"))
+    return 0
+
+
+def cmd_gc(args: argparse.Namespace) -> int:
+    """``runs gc``."""
+    from ..runs.gc import collect_garbage
+
+    result = collect_garbage(_store(args), dry_run=args.dry_run)
+    if args.format == "json":
+        print(json.dumps(result.to_dict(), indent=1))
+        return 0
+    verb = "would remove" if args.dry_run else "removed"
+    print(
+        f"{verb} {len(result.removed)} objects ({result.freed} bytes); "
+        f"{result.kept} objects kept for {result.runs} runs"
+    )
+    return 0

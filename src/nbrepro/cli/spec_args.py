@@ -53,12 +53,34 @@ def add_spec_arguments(
             kwargs.update(type=_argparse_type(spec), default=None)
             if spec.kind == "choice":
                 kwargs["choices"] = list(spec.choices)
+            if spec.const is not None and spec.flag:
+                # Its value only as --flag=VALUE; the flag alone means the const (never taking
+                # the next word, a notebook's path, as its value).
+                FLAGS_WITH_CONST[spec.flag] = str(spec.const)
+                kwargs["help"] += f"; {spec.flag} alone: {spec.const}"
         if spec.metavar and spec.kind != "bool":
             kwargs["metavar"] = spec.metavar
         if spec.default not in (None, (), False) and spec.kind != "bool":
             kwargs["help"] += f" (default: {spec.default})"
         group.add_argument(*spec.cli, **kwargs)
     return made
+
+
+#: Flags whose value is optional (``--rebuild-env`` alone means ``--rebuild-env=require``):
+#: flag -> the value it stands for alone; filled as the parsers are built.
+FLAGS_WITH_CONST: dict[str, str] = {}
+
+
+def expand_flags_without_value(argv: Sequence[str]) -> list[str]:
+    """``argv`` with each flag of :data:`FLAGS_WITH_CONST` given alone written out with its
+    value (``--rebuild-env`` → ``--rebuild-env=require``); everything after ``--`` untouched."""
+    out: list[str] = []
+    for i, token in enumerate(argv):
+        if token == "--":
+            return out + list(argv[i:])
+        const = FLAGS_WITH_CONST.get(token)
+        out.append(f"{token}={const}" if const is not None else token)
+    return out
 
 
 def values_from_args(

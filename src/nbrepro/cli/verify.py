@@ -77,37 +77,75 @@ def register(subparsers: Any) -> None:
 
 
 class ProgressBar:
-    """A one-line per-cell progress bar on a terminal (stderr)."""
+    """One progress bar on a terminal (stderr) for the whole verification: notebooks done of
+    all, and the cells of the notebooks in flight where their kernels report them (local
+    kernels; executions on a cluster report whole notebooks)."""
 
     WIDTH = 24
 
     def __init__(self, stream: IO[str], runs: int) -> None:
         self.stream = stream
         self.runs = runs
+        self.notebooks = 0
+        self.finished = 0
+        self.failed = 0
         self.totals: dict[str, int] = {}
         self.done: dict[str, int] = {}
+        self.current: tuple[str, int] | None = None
         self.shown = False
 
     def __call__(self, event: dict[str, Any]) -> None:
         name = str(event.get("notebook"))
         kind = event.get("event")
+        if kind == "batch-started":
+            self.notebooks = int(event.get("notebooks", 0))
+            return
         if kind == "notebook-started":
             self.totals[name] = int(event.get("cells", 0)) * self.runs
             self.done[name] = 0
+        elif kind == "cell-started":
+            self.current = (name, int(event.get("index", 0)))
         elif kind == "cell-finished":
             self.done[name] = self.done.get(name, 0) + 1
+            if self.current == (name, event.get("index")):
+                self.current = None
         elif kind == "notebook-finished":
-            self.clear()
-            return
-        total = max(self.totals.get(name, 0), 1)
-        done = min(self.done.get(name, 0), total)
-        filled = self.WIDTH * done // total
+            self.finished += 1
+            self.failed += 0 if event.get("reproducible") else 1
+            self.totals.pop(name, None)
+            self.done.pop(name, None)
+            if self.current is not None and self.current[0] == name:
+                self.current = None
+            if self.notebooks <= 1 or self.finished >= self.notebooks:
+                self.clear()
+                return
+        self._draw()
+
+    def _draw(self) -> None:
+        if self.notebooks > 1:
+            in_flight = sum(
+                min(self.done[n], t) / t for n, t in self.totals.items() if t
+            )  # fractions of the notebooks running now
+            fraction = (self.finished + in_flight) / self.notebooks
+            text = f"{self.finished}/{self.notebooks} notebooks"
+            if self.failed:
+                text += f", {self.failed} not reproduced"
+        else:
+            name = next(iter(self.totals), "")
+            total = max(self.totals.get(name, 0), 1)
+            done = min(self.done.get(name, 0), total)
+            fraction = done / total
+            label = name if len(name) <= 40 else "..." + name[-37:]
+            text = f"{label} {done}/{total}"
+        filled = int(self.WIDTH * min(max(fraction, 0.0), 1.0))
         bar = "#" * filled + "-" * (self.WIDTH - filled)
-        label = name if len(name) <= 40 else "..." + name[-37:]
         extra = ""
-        if kind == "cell-started":
-            extra = f" {cell_label(int(event.get('index', 0)))}"
-        self.stream.write(f"\r\x1b[2K{label} [{bar}] {done}/{total}{extra}")
+        if self.current is not None:
+            extra = f" {cell_label(self.current[1])}"
+            if self.notebooks > 1:
+                shown = self.current[0]
+                extra += f" of {shown if len(shown) <= 30 else '...' + shown[-27:]}"
+        self.stream.write(f"\r\x1b[2K[{bar}] {text}{extra}")
         self.stream.flush()
         self.shown = True
 

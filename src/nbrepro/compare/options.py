@@ -39,6 +39,9 @@ class CompareOptions:
     must match exactly. ``image_tolerance``: the allowed fraction (0..1) of differing pixels of
     PNG images; 0 means every pixel identical. ``ignore_stderr`` drops stderr streams before
     comparing. ``sanitizers`` are applied to all text after the built-in normalisers.
+    ``nbval_compat``: compare as nbval does (:mod:`nbrepro.compare.nbval`; also chosen per
+    notebook when it uses nbval's markers). ``drift_tolerant``: texts that differ only by a
+    recognised library drift (:mod:`nbrepro.compare.drift`) are equal, with a note saying so.
     """
 
     rtol: float = 0.0
@@ -46,6 +49,8 @@ class CompareOptions:
     image_tolerance: float = 0.0
     ignore_stderr: bool = False
     sanitizers: tuple[Sanitizer, ...] = field(default=())
+    nbval_compat: bool = False
+    drift_tolerant: bool = False
 
     def __post_init__(self) -> None:
         for name in ("rtol", "atol"):

@@ -26,16 +26,27 @@ CAUSES: Mapping[str, str] = {
     "missing-file": "the cell opens a file that does not exist",
     "upstream-failed": "the cell failed only because a cell above failed: it uses a name that "
     "cell would have defined (the root cause is that cell's)",
+    "library-drift": "the outputs differ only as a newer library release shows them (a "
+    "recognised change: numpy 2 scalar reprs, pandas 3 str dtype, matplotlib reprs, ...)",
+    "api-removed": "the cell raised an error naming a symbol a newer library release removed "
+    "(matplotlib's seaborn-* styles, DataFrame.append, np.float, ...)",
+    "timing": "the outputs differ only in measured times (%timeit, %time, elapsed seconds)",
+    "ordering": "the outputs show the same items in another order (a set's or dict's order)",
+    "rerun-accumulation": "the stored outputs come from running a cell that updates a name "
+    "it reads more than once (a gap in the stored execution counts)",
     "unknown": "the evidence does not single out a cause (see what was checked)",
 }
 
 #: How strong each kind of evidence is (0-100): causes of a cell are ordered by it.
 STRENGTH = {
     "observed": 100,  # what happened in this run: kernel death, timeout
+    "removed-api": 96,  # the exception names a symbol a known library release removed
     "error": 95,  # the cell raised an exception that names the cause
     "runs-differ": 90,  # fresh runs disagreed
+    "output-change": 88,  # the difference itself is a known kind (drift, times, order)
     "recorded": 85,  # recorded provenance about this cell itself
     "journal": 80,  # the recorded execution journal
+    "counts": 75,  # the stored execution counts (a cell re-run before saving)
     "static-finding": 70,  # the static check, without a journal to confirm
     "imported": 70,  # a changed package the cell imports
     "upstream": 60,  # through a name defined by a cell with a recorded cause

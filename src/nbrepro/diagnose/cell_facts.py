@@ -153,6 +153,28 @@ class FailingCell:
             kinds.discard("hash-order")
         return self.code.static.of_kind(kinds)
 
+    @property
+    def stored(self) -> dict[str, Any]:
+        """The cell as stored in the notebook (its outputs and execution count)."""
+        cells = self.notebook.nb.get("cells", [])
+        index = self.outcome.index
+        cell = cells[index] if 0 <= index < len(cells) else {}
+        return cell if isinstance(cell, dict) else {}
+
+    def differing_lines(self) -> tuple[list[str], list[str]]:
+        """The lines its comparison's diff removed (expected) and added (actual), after
+        normalisation; both empty when there is no textual diff."""
+        expected: list[str] = []
+        actual: list[str] = []
+        for line in str(getattr(self.outcome, "diff", "") or "").splitlines():
+            if line.startswith(("--- ", "+++ ", "@@")):
+                continue
+            if line.startswith("-"):
+                expected.append(line[1:])
+            elif line.startswith("+"):
+                actual.append(line[1:])
+        return expected, actual
+
     def observed(self) -> list[str]:
         """What the run itself shows, for ``checked`` (before any rule runs)."""
         o = self.outcome

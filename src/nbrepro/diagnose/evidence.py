@@ -58,15 +58,19 @@ def edited(index: int, current_hash: str, rec: dict[str, Any]) -> Evidence:
 
 def changed_input(item: InputDrift) -> Evidence:
     """A recorded input that changed or is missing now."""
-    now = "is missing" if item.status == "missing" else f"is {short(item.current_hash)}"
-    if item.kind == "large":
+    if item.status == "missing":
+        now = "is missing"
+    elif item.kind == "large":
         now = "has another size or modification time"
-    return Evidence(
-        "input",
-        f"{item.path}: recorded {short(item.recorded_hash)} ({item.recorded_size} bytes), "
-        f"now {now}",
-        item.to_dict(),
+    elif item.current_hash is None:
+        now = "cannot be read or hashed"
+    else:
+        now = f"is {short(item.current_hash)}"
+    size = f" ({item.recorded_size} bytes)" if item.recorded_size is not None else ""
+    recorded = (
+        f"{short(item.recorded_hash)}{size}" if item.recorded_hash else f"without a hash{size}"
     )
+    return Evidence("input", f"{item.path}: recorded {recorded}, now {now}", item.to_dict())
 
 
 def hint(found: Hint, index: int) -> Evidence:

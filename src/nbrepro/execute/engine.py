@@ -25,7 +25,9 @@ import atexit
 import contextlib
 import copy
 import os
+import shutil
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -122,6 +124,18 @@ class ExecutionResult:
     kernel_stderr: str = ""
     #: Per-status counts, for summaries.
     counts: dict[str, int] = field(default_factory=dict)
+    #: The kernel's reply content to the silent ``preamble`` (``None``: none was run).
+    preamble_reply: dict[str, Any] | None = None
+    #: The kernel's ``user_expressions`` for ``final_expressions``, evaluated silently after
+    #: the last cell (empty when none were asked, or the kernel could not answer).
+    final_expressions: dict[str, Any] = field(default_factory=dict)
+    #: Where the execution ran when not in this process (an executor's worker): host, pid,
+    #: Python, and ``environment``, the kernel's environment read on that worker (``None``
+    #: when it could not be read) — empty for an execution in this process.
+    ran_on: dict[str, Any] = field(default_factory=dict)
+    #: Files the notebook produced in a scratch folder of a worker that was shipped its inputs
+    #: (relative path → content); empty otherwise.
+    produced_files: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -182,6 +196,20 @@ def check_executable(nb: dict[str, Any], name: str = "<notebook>") -> None:
 _running: dict[asyncio.Task[Any], asyncio.AbstractEventLoop] = {}
 _cancelled: set[asyncio.Task[Any]] = set()
 _running_lock = threading.Lock()
+# The thread that asked for each execution in progress (the one that called
+# execute_notebook, even when the execution runs on a thread of its own).
+_running_owner: dict[asyncio.Task[Any], int] = {}
+_owner = threading.local()
+
+
+def cancel_executions_on_threads(threads: Collection[int]) -> None:
+    """Cancel the executions in progress that the threads ``threads`` (``threading.get_ident``)
+    asked for, as :func:`cancel_running_executions` does for all of them."""
+    with _running_lock:
+        for task, loop in _running.items():
+            if _running_owner.get(task) in threads:
+                _cancelled.add(task)
+                loop.call_soon_threadsafe(task.cancel)
 
 
 def cancel_running_executions() -> None:
@@ -254,8 +282,11 @@ def _build_client_class() -> type:
             notebook_timeout: float | None,
             on_cell: Callable[[CellExecution], None] | None,
             on_cell_start: CellStarted | None,
+            preamble: str | None = None,
         ) -> None:
             self.nbrepro_skip = set(skip)
+            self.nbrepro_preamble = preamble
+            self.nbrepro_preamble_reply: dict[str, Any] | None = None
             self.nbrepro_cell_timeout = cell_timeout if cell_timeout and cell_timeout > 0 else None
             self.nbrepro_notebook_timeout = (
                 notebook_timeout if notebook_timeout and notebook_timeout > 0 else None
@@ -315,6 +346,10 @@ def _build_client_class() -> type:
         async def async_start_new_kernel_client(self) -> Any:
             kc = await super().async_start_new_kernel_client()
             self.nbrepro_ready = True
+            if self.nbrepro_preamble:
+                self.nbrepro_preamble_reply = await _silent_request(
+                    kc, self.nbrepro_preamble, None, _SILENT_TIMEOUT
+                )
             if self.nbrepro_notebook_timeout:
                 self.nbrepro_deadline = time.monotonic() + self.nbrepro_notebook_timeout
             return kc
@@ -410,6 +445,48 @@ def _build_client_class() -> type:
     return CellClient
 
 
+#: How long a silent request of the engine's (preamble, final expressions) may take (s).
+_SILENT_TIMEOUT = 60.0
+
+
+async def _silent_request(
+    kc: Any, code: str, expressions: Mapping[str, str] | None, timeout: float
+) -> dict[str, Any]:
+    """Run ``code`` silently in the kernel (no execution count, no history, no cell events) and
+    return its reply's content (``{"status": "timeout"}`` when none came in ``timeout`` s)."""
+    msg_id = kc.execute(
+        code,
+        silent=True,
+        store_history=False,
+        user_expressions=dict(expressions or {}),
+        allow_stdin=False,
+    )
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return {"status": "timeout"}
+        try:
+            msg = await asyncio.wait_for(kc.get_shell_msg(timeout=None), remaining)
+        except asyncio.TimeoutError:
+            return {"status": "timeout"}
+        if (msg.get("parent_header") or {}).get("msg_id") == msg_id:
+            return dict(msg.get("content") or {})
+
+
+async def _final_expressions(client: Any, expressions: Mapping[str, str]) -> dict[str, Any]:
+    """``expressions`` evaluated silently in the still running kernel after the last cell
+    (nothing when the kernel died, a timeout stopped the run, or it does not answer)."""
+    kc = getattr(client, "kc", None)
+    if kc is None or client.nbrepro_died_at is not None or client.nbrepro_timed_out:
+        return {}
+    with contextlib.suppress(Exception):
+        reply = await _silent_request(kc, "", expressions, _SILENT_TIMEOUT)
+        found = reply.get("user_expressions")
+        return dict(found) if isinstance(found, dict) else {}
+    return {}
+
+
 async def _stop_kernel(km: Any) -> None:
     """Make sure the engine's kernel is gone and its resources (connection file, sockets)
     released: shut down when alive (which releases them), else only released."""
@@ -420,6 +497,25 @@ async def _stop_kernel(km: Any) -> None:
             await km.shutdown_kernel(now=True)
         else:
             await km.cleanup_resources()
+    folder = getattr(km, "nbrepro_ipc_folder", None)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+#: The longest path of a Unix domain socket (``sun_path`` less its terminating NUL).
+_UNIX_SOCKET_PATH_MAX = 107
+
+
+def _ipc_folder() -> str | None:
+    """A new private folder for a local kernel's IPC sockets, ``None`` where IPC is not
+    available (Windows) or its socket paths would be too long."""
+    if sys.platform == "win32":
+        return None
+    folder = tempfile.mkdtemp(prefix="nbrepro-ipc-")
+    if len(os.path.join(folder, "k-65535")) > _UNIX_SOCKET_PATH_MAX:
+        os.rmdir(folder)
+        return None
+    return folder
 
 
 #: How many times a kernel whose ports were taken meanwhile is started again.
@@ -434,9 +530,33 @@ async def _start_kernel(
     it to answer: nbclient (imported meanwhile, see :func:`async_execute_notebook`) waits."""
     from jupyter_client.manager import AsyncKernelManager
 
-    km = AsyncKernelManager(kernel_name=resolved.name)
+    # ipykernel kernels talk over IPC sockets in a private folder: parallel kernels never race
+    # for TCP ports (papermill #511); other kernels may only know TCP.
+    folder = _ipc_folder() if resolved.is_ipykernel else None
+    if folder is not None:
+        km = AsyncKernelManager(
+            kernel_name=resolved.name, transport="ipc", ip=os.path.join(folder, "k")
+        )
+    else:
+        km = AsyncKernelManager(kernel_name=resolved.name)
+    km.nbrepro_ipc_folder = folder  # type: ignore[attr-defined]
     arguments = list(IPYKERNEL_ARGS) if resolved.is_ipykernel else []
-    await km.start_kernel(extra_arguments=arguments, cwd=str(cwd), env=kernel_env, stderr=stderr)
+    # Any kernel dies with this process, kill -9 included (ipykernel also watches its parent,
+    # other kernels may not): the kernel runs in a session of its own, out of reach of the
+    # terminal's Ctrl-C.
+    from ..jobs.processes import parent_death_preexec
+
+    try:
+        await km.start_kernel(
+            extra_arguments=arguments,
+            cwd=str(cwd),
+            env=kernel_env,
+            stderr=stderr,
+            preexec_fn=parent_death_preexec(),
+        )
+    except BaseException:
+        await _stop_kernel(km)
+        raise
     return km
 
 
@@ -464,6 +584,7 @@ async def _execute_once(
     kernel_env: dict[str, str],
     startup_timeout: float,
     setup: dict[str, Any],
+    final_expressions: Mapping[str, str] | None = None,
 ) -> tuple[Any, str]:
     """Run ``nb`` once in a new kernel; the client and the kernel's filtered stderr. Raises
     KernelStartFailed when the kernel does not start, KeyboardInterrupt when interrupted.
@@ -481,6 +602,9 @@ async def _execute_once(
             km = await _start_kernel(resolved, cwd, kernel_env, stderr_file)
             client = await asyncio.to_thread(_prepared_client, nb, km, name, startup_timeout, setup)
             await client.async_execute(cwd=str(cwd), env=kernel_env)
+            client.nbrepro_final = (
+                await _final_expressions(client, final_expressions) if final_expressions else {}
+            )
         except asyncio.CancelledError:
             if client is not None and client.nbrepro_interrupted:
                 raise KeyboardInterrupt from None
@@ -519,6 +643,8 @@ async def async_execute_notebook(
     on_cell_start: CellStarted | None = None,
     startup_timeout: float = 60,
     kernel: ResolvedKernel | None = None,
+    preamble: str | None = None,
+    final_expressions: Mapping[str, str] | None = None,
 ) -> ExecutionResult:
     """Async form of :func:`execute_notebook` (same arguments and result)."""
     resolved = kernel if kernel is not None else resolve_kernel(nb, kernel_name)
@@ -532,6 +658,7 @@ async def async_execute_notebook(
     assert task is not None
     with _running_lock:
         _running[task] = asyncio.get_running_loop()
+        _running_owner[task] = getattr(_owner, "ident", threading.get_ident())
     try:
         setup = {
             "skip": skip_cells,
@@ -539,11 +666,12 @@ async def async_execute_notebook(
             "notebook_timeout": notebook_timeout,
             "on_cell": on_cell,
             "on_cell_start": on_cell_start,
+            "preamble": preamble,
         }
         for attempt in range(1, _START_ATTEMPTS + 1):
             try:
                 client, kernel_stderr = await _execute_once(
-                    nb, resolved, cwd, kernel_env, startup_timeout, setup
+                    nb, resolved, cwd, kernel_env, startup_timeout, setup, final_expressions
                 )
                 break
             except KernelStartFailed as exc:
@@ -553,6 +681,7 @@ async def async_execute_notebook(
     finally:
         with _running_lock:
             _running.pop(task, None)
+            _running_owner.pop(task, None)
             _cancelled.discard(task)
 
     cells: list[CellExecution] = client.nbrepro_cells
@@ -569,6 +698,8 @@ async def async_execute_notebook(
         notebook_timed_out=client.nbrepro_notebook_timed_out,
         kernel_stderr=kernel_stderr,
         counts=counts,
+        preamble_reply=client.nbrepro_preamble_reply,
+        final_expressions=getattr(client, "nbrepro_final", {}),
     )
 
 
@@ -585,6 +716,8 @@ def execute_notebook(
     on_cell_start: CellStarted | None = None,
     startup_timeout: float = 60,
     kernel: ResolvedKernel | None = None,
+    preamble: str | None = None,
+    final_expressions: Mapping[str, str] | None = None,
 ) -> ExecutionResult:
     """Execute a copy of ``nb`` top to bottom in a fresh kernel; ``nb`` itself is not modified.
 
@@ -594,8 +727,12 @@ def execute_notebook(
     ``on_cell_start(index, id)`` and ``on_cell(CellExecution)`` are called as each code cell
     starts and finishes. Cells whose index is in ``skip_cells`` or that are tagged
     ``skip-execution`` are not run (status ``"skipped"``; their stored outputs stay). ``env``
-    adds variables to the kernel's environment. Raises :class:`KernelNotFound` for a kernel
-    that is not installed and :class:`KernelStartFailed` when it does not start.
+    adds variables to the kernel's environment. ``preamble`` is code run silently once the
+    kernel is ready, before the first cell (no execution count, no history, no cell events;
+    its reply in ``result.preamble_reply``); ``final_expressions`` (name → expression) are
+    evaluated silently after the last cell while the kernel still runs (the kernel's
+    ``user_expressions`` in ``result.final_expressions``). Raises :class:`KernelNotFound` for a
+    kernel that is not installed and :class:`KernelStartFailed` when it does not start.
 
     Callable from synchronous code; inside a running event loop it runs on a worker thread.
     """
@@ -610,14 +747,18 @@ def execute_notebook(
         "on_cell_start": on_cell_start,
         "startup_timeout": startup_timeout,
         "kernel": kernel,
+        "preamble": preamble,
+        "final_expressions": final_expressions,
     }
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         return asyncio.run(async_execute_notebook(nb, **coro_kwargs))
     box: dict[str, Any] = {}
+    caller = threading.get_ident()
 
     def target() -> None:
+        _owner.ident = caller
         try:
             box["result"] = asyncio.run(async_execute_notebook(nb, **coro_kwargs))
         except BaseException as exc:

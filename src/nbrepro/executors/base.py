@@ -9,10 +9,14 @@ this process: one writer, whatever runs the kernels.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
+
+from ..errors import UsageError
+from ..optionspec import mention
 
 if TYPE_CHECKING:
     from ..execute.engine import ExecutionResult
@@ -26,13 +30,26 @@ class Task:
     """A submitted execution: its request's key and a future of its
     :class:`~nbrepro.execute.engine.ExecutionResult`."""
 
-    def __init__(self, key: str, future: Any) -> None:
+    def __init__(
+        self,
+        key: str,
+        future: Any,
+        finish: Callable[[ExecutionResult], None] | None = None,
+    ) -> None:
         self.key = key
         self.future = future
+        self._finish = finish
+        self._finished = threading.Lock()
 
     def result(self, timeout: float | None = None) -> ExecutionResult:
-        """The execution's result (waits); raises the task's error."""
-        return self.future.result(timeout=timeout)  # type: ignore[no-any-return]
+        """The execution's result (waits); raises the task's error. The first call also
+        completes it here (the files a shipped task produced are written back once)."""
+        result: ExecutionResult = self.future.result(timeout=timeout)
+        with self._finished:
+            if self._finish is not None:
+                finish, self._finish = self._finish, None
+                finish(result)
+        return result
 
     def done(self) -> bool:
         """Whether the task has finished (or failed, or was cancelled)."""
@@ -54,10 +71,19 @@ class Executor(ABC):
     #: Whether per-cell callbacks are called (as cells run) — only where the kernel is local.
     streams_cells = False
 
-    def __init__(self) -> None:
+    #: Whether the workers may not see this machine's files (``--ship-inputs`` is possible).
+    remote = False
+
+    def __init__(self, *, ship_inputs: bool = False, include: Iterable[str] = ()) -> None:
         self._tasks: dict[str, Task] = {}
         self._lock = threading.Lock()
         self.closed = False
+        self.ship_inputs = ship_inputs
+        self.include = tuple(include)
+        if self.include and not ship_inputs:
+            raise UsageError(f"{mention('include')} needs {mention('ship_inputs')}")
+        if ship_inputs and not self.remote:
+            raise UsageError(f"{mention('ship_inputs')} needs {mention('executor', 'dask')}")
 
     @abstractmethod
     def _submit(
@@ -81,7 +107,18 @@ class Executor(ABC):
             known = self._tasks.get(request.key)
             if known is not None:
                 return known
-            task = Task(request.key, self._submit(request, on_cell, on_cell_start))
+            finish = None
+            if self.ship_inputs:
+                from .shipping import inputs_to_ship, write_back
+
+                files = inputs_to_ship(request.nb, request.cwd, self.include)
+                request = dataclasses.replace(request, files=files)
+                cwd = request.cwd
+
+                def finish(result: ExecutionResult) -> None:
+                    write_back(result.produced_files, cwd)
+
+            task = Task(request.key, self._submit(request, on_cell, on_cell_start), finish)
             self._tasks[request.key] = task
             return task
 
@@ -138,6 +175,8 @@ class Executor(ABC):
             skip_cells: Iterable[int] = (),
             env: dict[str, str] | None = None,
             startup_timeout: float = 60,
+            preamble: str | None = None,
+            final_expressions: Mapping[str, str] | None = None,
         ) -> ExecutionResult:
             from ..execute.kernels import kernel_name_for
 
@@ -153,6 +192,8 @@ class Executor(ABC):
                 env=dict(env) if env else None,
                 startup_timeout=float(startup_timeout),
                 resolved=kernel,
+                preamble=preamble,
+                final_expressions=dict(final_expressions) if final_expressions else None,
             )
             return self.run(request, on_cell=on_cell, on_cell_start=on_cell_start)
 

@@ -4,13 +4,15 @@ The scheduler is ``--scheduler tcp://HOST:PORT``, else ``$DASK_SCHEDULER_ADDRESS
 ``[tool.nbrepro] scheduler`` of the project's ``pyproject.toml``; with none, nbrepro starts a
 :class:`distributed.LocalCluster` (one single-threaded worker process per job) and stops it
 when done. Each task executes one notebook in a fresh kernel on a worker and sends back the
-executed copy and per-cell results; the worker writes nothing. A task lost with its worker is
+executed copy and per-cell results; the worker writes nothing (with ``--ship-inputs`` it
+runs in a scratch folder of its own, see :mod:`.shipping`). A task lost with its worker is
 run again by the scheduler on another worker, and one that raised is retried (``retries``);
 either way the client gets one answer per key, so a run is stored once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -20,7 +22,7 @@ from ..errors import EXIT_USAGE, NbreproError, OptionalDependencyMissing, UsageE
 from ..optionspec import mention
 from ..verify import options as _options  # noqa: F401 - registers the options for mentions
 from .base import Executor, Task
-from .task import run_remote
+from .task import cancel_remote, run_remote
 
 if TYPE_CHECKING:
     from .task import CellFinished, CellStarted, ExecuteRequest
@@ -90,6 +92,7 @@ class DaskExecutor(Executor):
 
     name = "dask"
     streams_cells = False
+    remote = True
 
     def __init__(
         self,
@@ -99,8 +102,10 @@ class DaskExecutor(Executor):
         start: str | os.PathLike[str] | None = None,
         retries: int = RETRIES,
         connect_timeout: float = CONNECT_TIMEOUT,
+        ship_inputs: bool = False,
+        include: Iterable[str] = (),
     ) -> None:
-        super().__init__()
+        super().__init__(ship_inputs=ship_inputs, include=include)
         distributed = _import_distributed()
         self.retries = retries
         self.address = scheduler_address(scheduler, start)
@@ -155,12 +160,17 @@ class DaskExecutor(Executor):
             yield by_key[future.key]
 
     def cancel_all(self) -> None:
-        """Cancel every task of this client: queued ones never start; a running one's worker
-        thread finishes its kernel's run, and its answer is dropped."""
+        """Cancel every task of this client: queued ones never start, and every worker stops
+        the executions of this client's running ones (each shuts its kernel down); other
+        clients' tasks on the same workers go on."""
         with self._lock:
+            keys = list(self._tasks)
             futures = [task.future for task in self._tasks.values()]
-        if futures:
-            self.client.cancel(futures, force=True)
+        if not futures:
+            return
+        self.client.cancel(futures, force=True)
+        with contextlib.suppress(Exception):  # a worker gone already has nothing to stop
+            self.client.run(cancel_remote, keys, wait=True)
 
     def close(self) -> None:
         """Disconnect; stop the LocalCluster this executor started."""

@@ -26,8 +26,10 @@ class LocalExecutor(Executor):
     name = "local"
     streams_cells = True
 
-    def __init__(self, max_workers: int = 1) -> None:
-        super().__init__()
+    def __init__(
+        self, max_workers: int = 1, *, ship_inputs: bool = False, include: Iterable[str] = ()
+    ) -> None:
+        super().__init__(ship_inputs=ship_inputs, include=include)  # refused here: not remote
         # jupyter_client's and nbclient's imports must not race each other in two threads.
         import jupyter_client.manager  # noqa: F401
         import nbclient  # noqa: F401

@@ -83,6 +83,9 @@ class Job:
     _reader: EventReader | None = field(default=None, repr=False)
     _current: int | None = field(default=None, repr=False)
     _final: dict[str, Any] | None = field(default=None, repr=False)
+    #: The notebook's code cells (``{"index", "id"}``), when known: a job stopped early lists
+    #: those that never started.
+    cells: list[dict[str, Any]] = field(default_factory=list, repr=False)
     #: Bytes of JSON the finished job keeps (its result and parameters).
     retained: int = field(default=0, repr=False)
     #: Whether the result was cut to keep what finished jobs retain bounded.
@@ -125,12 +128,16 @@ class Job:
         self._read_events()
         cells = [self._cells[i] for i in sorted(self._cells)]
         finished = sum(1 for c in cells if c.get("status") not in (None, "running"))
-        return {
+        progress: dict[str, Any] = {
             "total": self.code_cells,
             "finished": finished,
             "current": self._current,
             "cells": cells,
         }
+        if self.done and self.cells:
+            started = set(self._cells)
+            progress["not_started"] = [dict(c) for c in self.cells if c["index"] not in started]
+        return progress
 
     def _read_events(self) -> None:
         if self._reader is None:

@@ -199,13 +199,14 @@ class JobManager:
         ``<executed_dir>/<job id>/`` (never over ``notebook``: verify refuses that).
         """
         given, values = validate_options(options)
-        path, code_cells, params = self._read(notebook, parameters, values.get("kernel"))
+        path, cells, params = self._read(notebook, parameters, values.get("kernel"))
         self._check_queue()
         job_id = uuid.uuid4().hex[:16]
         output_dir = None
         if self.executed_dir is not None:
             output_dir = (self.executed_dir / job_id).resolve()
-        job = self._new_job(job_id, VERIFY, path, params, code_cells, self.timeout, output_dir)
+        job = self._new_job(job_id, VERIFY, path, params, len(cells), self.timeout, output_dir)
+        job.cells = cells
         job.options = given
         request = self._request(job, cwd, options=values)
         return self._queue(job, request)
@@ -222,11 +223,11 @@ class JobManager:
         running event loop. Returns the job; its result is the run's summary once it has
         finished."""
         clean_name = validate_run_name(name)
-        path, code_cells, params = self._read(notebook, parameters)
+        path, cells, params = self._read(notebook, parameters)
         self._check_queue()
         job_id = uuid.uuid4().hex[:16]
         # Parameters add papermill's injected-parameters cell.
-        total = code_cells + (1 if params else 0)
+        total = len(cells) + (1 if params else 0)
         job = self._new_job(job_id, RUN, path, params, total, self.run_timeout, None)
         job.name = clean_name
         return self._queue(job, self._request(job, cwd))
@@ -276,9 +277,9 @@ class JobManager:
     @staticmethod
     def _read(
         notebook: str | os.PathLike[str], parameters: Any, kernel: str | None = None
-    ) -> tuple[Path, int, dict[str, Any]]:
-        """The notebook's path, its number of code cells, and the checked parameters; the
-        kernel it runs in (``kernel``, else its own) must be installed."""
+    ) -> tuple[Path, list[dict[str, Any]], dict[str, Any]]:
+        """The notebook's path, its code cells (``{"index", "id"}``, notebook order), and the
+        checked parameters; the kernel it runs in (``kernel``, else its own) must be installed."""
         from ..execute.kernels import resolve_kernel
         from ..execute.parameters import notebook_language
 
@@ -288,8 +289,12 @@ class JobManager:
         nb = read_notebook(path)
         resolved = resolve_kernel(nb, kernel)
         params = validate_parameters(parameters, resolved.language or notebook_language(nb))
-        code_cells = sum(1 for c in nb.get("cells", []) if c.get("cell_type") == "code")
-        return path, code_cells, params
+        cells = [
+            {"index": index, "id": c.get("id") if isinstance(c.get("id"), str) else None}
+            for index, c in enumerate(nb.get("cells", []))
+            if isinstance(c, dict) and c.get("cell_type") == "code"
+        ]
+        return path, cells, params
 
     def _check_queue(self) -> None:
         waiting = sum(1 for j in self._jobs.values() if j.state == QUEUED)

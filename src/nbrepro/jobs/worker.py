@@ -132,7 +132,12 @@ class Worker:
             values["output"] = self.request.output_dir
         options = verify_options_from_values(values, self.request.parameters)
         report = verify_paths([self.request.notebook], options, jobs=1, on_event=self.emit)
-        return report.to_dict(), report.exit_code
+        answer = report.to_dict()
+        if self.request.output_dir:
+            for book in answer.get("notebooks") or []:
+                if isinstance(book, dict) and book.get("output_path"):
+                    label_copy(Path(str(book["output_path"])), Path(self.request.notebook))
+        return answer, report.exit_code
 
     def _run(self) -> tuple[dict[str, Any], int]:
         from ..runs.mlflow_export import (
@@ -242,6 +247,9 @@ def _flush_std() -> None:
 
 def main(argv: list[str] | None = None, *, grace: float = GRACE) -> int:
     """Run the job of the request file named in ``argv``; return the exit code."""
+    from ..startup import skip_unused_optional_imports
+
+    skip_unused_optional_imports()
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
         print("usage: python -m nbrepro.jobs.worker REQUEST.json", file=sys.stderr)
@@ -252,6 +260,29 @@ def main(argv: list[str] | None = None, *, grace: float = GRACE) -> int:
         print(f"nbrepro.jobs.worker: error: {exc}", file=sys.stderr)
         return exc.exit_code
     return worker.run()
+
+
+#: Notebook metadata key of an executed copy a verification job kept: what it is a copy of.
+COPY_METADATA = "nbrepro_copy"
+
+
+def label_copy(copy: Path, original: Path) -> None:
+    """Mark the executed copy a verification kept as a copy of ``original``: its metadata
+    ``nbrepro_copy`` names the original (relative to the copy's folder), so that the server
+    judges the copy's inputs from the original's folder and the panel labels it. A copy that
+    cannot be rewritten is left as it is (the verification's answer does not depend on it)."""
+    from ..notebook_io import read_notebook, write_notebook
+
+    try:
+        nb = read_notebook(copy)
+        of = os.path.relpath(original.resolve(), copy.resolve().parent)
+        nb.setdefault("metadata", {})[COPY_METADATA] = {
+            "of": Path(of).as_posix(),
+            "made_by": "verification",
+        }
+        write_notebook(nb, copy)
+    except (OSError, ValueError, NbreproError):
+        return
 
 
 if __name__ == "__main__":

@@ -29,3 +29,25 @@ def provenance() -> dict[str, Any]:
 def provenance_json() -> str:
     """:func:`provenance` as compact JSON text with sorted keys."""
     return json.dumps(provenance(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def files() -> dict[str, Any]:
+    """What the recorder saw of files, without the environment (cheap: a run's kernel is asked
+    for it after its last cell): ``recording`` (whether the recorder is loaded), ``inputs``
+    (path → hash, size, kind, produced, as in provenance) and ``executions`` (in order: each
+    one's ``source_hash``, ``status``, ``inputs`` read and ``outputs`` written)."""
+    recorder = get_recorder()
+    if recorder is None:
+        return {"recording": False, "inputs": {}, "executions": []}
+    inputs = dict(recorder.inputs)
+    inputs.update(recorder._directory_entries())
+    executions = [
+        {key: entry.get(key) for key in ("source_hash", "status", "inputs", "outputs")}
+        for entry in recorder.executions
+    ]
+    return {"recording": True, "inputs": inputs, "executions": executions}
+
+
+def files_json() -> str:
+    """:func:`files` as compact JSON text with sorted keys."""
+    return json.dumps(files(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -209,6 +209,9 @@ def check_input(
         item.status = "unverifiable"
         return item
     item.current_hash, item.current_size = current.hash, current.size
+    if kind == "directory" and (current.hash is None or rec_hash is None):
+        item.status = "unverifiable"  # a tree too large to manifest, then or now
+        return item
     item.status = "unchanged" if current.hash == rec_hash else "changed"
     return item
 

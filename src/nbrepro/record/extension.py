@@ -44,8 +44,11 @@ def _warn(message: str) -> None:
     print(f"nbrepro: {redact(message)}", file=sys.stderr)
 
 
-def load_ipython_extension(ip: Any) -> None:
-    """Start recording in shell ``ip`` (idempotent; on failure, warn and leave the kernel be)."""
+def load_ipython_extension(ip: Any, *, scan_environment: bool = True) -> None:
+    """Start recording in shell ``ip`` (idempotent; on failure, warn and leave the kernel be).
+
+    ``scan_environment=False`` skips the background scan of the installed distributions (a
+    run's kernel, whose environment nbrepro reads from outside, does not need it)."""
     global _recorder
     try:
         if _recorder is None or _recorder.shell is not ip:
@@ -60,7 +63,8 @@ def load_ipython_extension(ip: Any) -> None:
             recorder.active = True
         # Scan the installed distributions in the background (about 0.3 s), so neither this
         # load nor the first read of the provenance waits for it.
-        threading.Thread(target=_warm_environment, name="nbrepro-env-scan", daemon=True).start()
+        if scan_environment:
+            threading.Thread(target=_warm_environment, name="nbrepro-env-scan", daemon=True).start()
     except Exception as exc:
         _warn(f"recording not started: {type(exc).__name__}: {exc}")
 

@@ -177,6 +177,16 @@ def _skip_in_manifest(name: str) -> bool:
     return name.startswith(".") or name == "__pycache__" or name.endswith(".ipynb")
 
 
+#: At most this many entries in a recursive manifest: a dataset reader pointed at ``/`` or a
+#: home folder must not make the recorder walk and hash the whole disk. A larger tree is
+#: recorded without a hash (its drift is "unverifiable").
+MAX_TREE_ENTRIES = 20_000
+
+
+class _TreeTooLarge(Exception):
+    """A recursive manifest went past :data:`MAX_TREE_ENTRIES`."""
+
+
 def _manifest_lines(
     folder: str | os.PathLike[str],
     prefix: str,
@@ -184,9 +194,15 @@ def _manifest_lines(
     cap: int,
     exclude: Collection[str],
     recursive: bool,
+    budget: list[int] | None = None,
+    device: int | None = None,
 ) -> tuple[list[str], int]:
     lines: list[str] = []
     total = 0
+    if budget is not None:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise _TreeTooLarge
     with os.scandir(folder) as entries:
         items = sorted(
             (
@@ -200,8 +216,16 @@ def _manifest_lines(
         name = prefix + entry.name
         try:
             if entry.is_dir():
-                if recursive and not entry.is_symlink():
-                    sub, size = _manifest_lines(entry.path, name + "/", cache, cap, exclude, True)
+                # A tree never crosses into another filesystem (/proc, /sys, mounts), as
+                # ``find -xdev``.
+                if (
+                    recursive
+                    and not entry.is_symlink()
+                    and (device is None or entry.stat().st_dev == device)
+                ):
+                    sub, size = _manifest_lines(
+                        entry.path, name + "/", cache, cap, exclude, True, budget, device
+                    )
                     lines += sub
                     total += size
                 else:
@@ -210,6 +234,10 @@ def _manifest_lines(
             st = entry.stat()
         except OSError:
             continue
+        if budget is not None:
+            budget[0] -= 1
+            if budget[0] < 0:
+                raise _TreeTooLarge
         if not stat.S_ISREG(st.st_mode):
             continue
         fh = _hash_regular(entry.path, st, cache, cap)
@@ -236,10 +264,19 @@ def hash_directory(
     entries, ``__pycache__`` and notebooks are left out (they change without changing what the
     folder holds as data), as are the relative paths in ``exclude`` (files the notebook produced
     there itself). A recursive manifest does not descend into symbolic links to directories
-    (they are listed with the ``/`` mark), so a link cycle cannot loop.
+    (they are listed with the ``/`` mark), so a link cycle cannot loop, nor into another
+    filesystem; a tree of more than :data:`MAX_TREE_ENTRIES` entries gets no hash (``None``).
     """
     cap = default_size_cap() if size_cap is None else size_cap
-    lines, total = _manifest_lines(path, "", cache, cap, exclude, recursive)
+    if recursive:
+        try:
+            lines, total = _manifest_lines(
+                path, "", cache, cap, exclude, True, [MAX_TREE_ENTRIES], os.stat(path).st_dev
+            )
+        except _TreeTooLarge:
+            return FileHash(None, 0, "directory", 0)
+    else:
+        lines, total = _manifest_lines(path, "", cache, cap, exclude, False)
     digest = hashlib.sha256("".join(lines).encode("utf-8")).hexdigest()
     return FileHash(f"{HASH_ALGORITHM}:{digest}", total, "directory", 0)
 

@@ -44,6 +44,11 @@ class RunDiff:
     #: Cells whose outputs differ: ``{"id", "index_a", "index_b", "status_a", "status_b"}``.
     cells: list[dict[str, Any]] = field(default_factory=list)
     verdicts: tuple[str, str] = ("", "")
+    #: Artifacts (files the runs wrote) whose content differs, by hash.
+    artifacts: list[ValueChange] = field(default_factory=list)
+    #: What the differences mean: ``{"kind", "message"}`` (``nondeterministic-training``: same
+    #: notebook, parameters, inputs and environment, yet an artifact differs).
+    findings: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def is_empty(self) -> bool:
@@ -55,6 +60,7 @@ class RunDiff:
             or self.metrics
             or self.environment_lines
             or self.cells
+            or self.artifacts
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -70,6 +76,8 @@ class RunDiff:
             "environment": self.environment,
             "cells": self.cells,
             "verdicts": list(self.verdicts),
+            "artifacts": [c.to_dict() for c in self.artifacts],
+            "findings": self.findings,
         }
 
     def render_text(self) -> str:
@@ -86,6 +94,7 @@ class RunDiff:
             ("Parameters", self.parameters, _fmt_value),
             ("Inputs", self.inputs, _fmt_hash),
             ("Metrics", self.metrics, _fmt_metric),
+            ("Artifacts", self.artifacts, _fmt_hash),
         ]
         for title, changes, fmt in sections:
             if changes:
@@ -98,8 +107,12 @@ class RunDiff:
             out.append("Cell outputs that differ:")
             for cell in self.cells:
                 out.append(f"  {_where(cell)} [{cell['id']}]{_status_note(cell)}")
+        for finding in self.findings:
+            out.append(f"Finding: {finding['kind']}: {finding['message']}")
         if self.is_empty:
-            out.append("No differences in parameters, inputs, environment, metrics or outputs.")
+            out.append(
+                "No differences in parameters, inputs, environment, metrics, artifacts or outputs."
+            )
         return "\n".join(out)
 
 
@@ -195,6 +208,22 @@ def diff_runs(a: Run, b: Run) -> RunDiff:
                 "status_b": cb.get("status") if cb else None,
             }
         )
+    artifacts = _dict_changes(
+        _recorded(ma.get("artifacts")), _recorded(mb.get("artifacts")), key=_hash_of
+    )
+    findings = []
+    same_config = ma.get("configuration_id") == mb.get("configuration_id")
+    changed_both = [c.name for c in artifacts if c.in_a and c.in_b]
+    if same_config and changed_both:
+        names = ", ".join(changed_both[:3]) + (" ..." if len(changed_both) > 3 else "")
+        findings.append(
+            {
+                "kind": "nondeterministic-training",
+                "message": f"same notebook, parameters, inputs and environment, yet {names} "
+                "differ: the run that wrote them is not deterministic (a seed not fixed, "
+                "parallel reduction order, time-dependent code)",
+            }
+        )
     return RunDiff(
         a=a.run_id,
         b=b.run_id,
@@ -210,4 +239,18 @@ def diff_runs(a: Run, b: Run) -> RunDiff:
         environment_lines=env.summary_lines(),
         cells=cells,
         verdicts=(str(ma.get("verdict", "")), str(mb.get("verdict", ""))),
+        artifacts=artifacts,
+        findings=findings,
     )
+
+
+def _recorded(section: Any) -> dict[str, Any]:
+    return (
+        {k: v for k, v in section.items() if isinstance(v, dict)}
+        if isinstance(section, dict)
+        else {}
+    )
+
+
+def _hash_of(info: Any) -> Any:
+    return info.get("hash") if isinstance(info, dict) else None

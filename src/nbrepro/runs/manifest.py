@@ -25,7 +25,7 @@ from ..hashing import bytes_hash
 from ..notebook_io import cell_source, kernel_name
 
 #: Version of the ``run.json`` layout this nbrepro writes.
-MANIFEST_SCHEMA_VERSION = 1
+MANIFEST_SCHEMA_VERSION = 2
 #: Run ids look like this (and sort by creation time).
 RUN_ID_PATTERN = re.compile(r"^\d{8}-\d{6}-\d{3}-[0-9a-f]{6}$")
 

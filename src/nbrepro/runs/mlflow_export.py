@@ -22,7 +22,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -219,6 +219,118 @@ def _artifact(run: Run, filename: str, scrubber: Scrubber | None, scratch: Path)
     return str(copy)
 
 
+#: MLflow keeps a dataset digest in at most 36 characters.
+_MAX_DIGEST_LENGTH = 36
+#: Bytes of the input digests tag of a model version (MLflow's limit on tag values is 5000).
+_MAX_VERSION_TAG_LENGTH = 5000
+
+
+def input_datasets(manifest: Mapping[str, Any]) -> list[Any]:
+    """The run's inputs as MLflow ``DatasetInput`` entities (``mlflow.log_input``'s form)."""
+    from mlflow.entities import Dataset, DatasetInput, InputTag
+
+    out = []
+    for path, info in sorted((manifest.get("inputs") or {}).items()):
+        if not isinstance(info, dict):
+            continue
+        digest = str(info.get("hash") or "")
+        hexpart = digest.split(":", 1)[-1]
+        source = json.dumps({"path": path, "hash": digest or None, "size": info.get("size")})
+        dataset = Dataset(
+            name=path,
+            digest=(hexpart or "unhashed")[:_MAX_DIGEST_LENGTH],
+            source_type="local",
+            source=source,
+        )
+        tags = [
+            InputTag("mlflow.data.context", "input"),
+            InputTag("nbrepro.source", str(info.get("source"))),
+        ]
+        out.append(DatasetInput(dataset, tags))
+    return out
+
+
+def _log_run_artifacts(client: Any, run: Run, mlflow_run_id: str, scratch: Path) -> list[str]:
+    """Log the run's artifacts kept in the object store under ``artifacts/<path>``; return
+    their paths."""
+    from .checkout import run_objects
+
+    objects = run_objects(run)
+    logged = []
+    for path, info in sorted((run.manifest.get("artifacts") or {}).items()):
+        if not isinstance(info, dict) or not info.get("stored") or Path(path).is_absolute():
+            continue
+        digest = str(info.get("hash"))
+        if not objects.has(digest):
+            continue
+        rel = Path(path)
+        local = scratch / "artifacts" / rel
+        objects.restore(digest, local)
+        folder = "/".join(("artifacts", *rel.parent.parts))
+        client.log_artifact(mlflow_run_id, str(local), artifact_path=folder)
+        logged.append(rel.as_posix())
+    return logged
+
+
+def model_version_tags(manifest: Mapping[str, Any]) -> dict[str, str]:
+    """The tags of a registered model version: what produced it."""
+    digests = {
+        path: info.get("hash")
+        for path, info in sorted((manifest.get("inputs") or {}).items())
+        if isinstance(info, dict)
+    }
+    text = json.dumps(digests, sort_keys=True, separators=(",", ":"))
+    if len(text) > _MAX_VERSION_TAG_LENGTH:
+        text = text[: _MAX_VERSION_TAG_LENGTH - 3] + "..."
+    return {
+        "nbrepro.run_id": str(manifest.get("run_id")),
+        "nbrepro.configuration_id": str(manifest.get("configuration_id")),
+        "nbrepro.environment_digest": str(manifest.get("environment_digest")),
+        "nbrepro.input_digests": text,
+        "nbrepro.notebook": str((manifest.get("notebook") or {}).get("path")),
+    }
+
+
+def register_models(
+    client: Any,
+    run: Run,
+    manifest: Mapping[str, Any],
+    mlflow_run_id: str,
+    logged: Sequence[str],
+    register: Sequence[tuple[str, str]],
+) -> list[dict[str, Any]]:
+    """Register each ``(artifact path, model name)`` as a new model version whose source is
+    the logged artifact; raises :class:`MlflowExportError` for a path that is not one of the
+    run's stored artifacts."""
+    if not register:
+        return []
+    from mlflow.exceptions import MlflowException
+
+    artifact_uri = client.get_run(mlflow_run_id).info.artifact_uri.rstrip("/")
+    out = []
+    for path, name in register:
+        rel = Path(path).as_posix()
+        if rel not in logged:
+            raise MlflowExportError(
+                f"{mention('register_model', f'{path}={name}')}: {path} is not an artifact "
+                f"of run {run.run_id} kept in the object store"
+            )
+        try:
+            client.create_registered_model(name)
+        except MlflowException as exc:
+            if "RESOURCE_ALREADY_EXISTS" not in str(getattr(exc, "error_code", "")):
+                raise
+        version = client.create_model_version(
+            name,
+            source=f"{artifact_uri}/artifacts/{rel}",
+            run_id=mlflow_run_id,
+            tags=model_version_tags(manifest),
+            description=f"nbrepro run {run.run_id}: {rel}",
+        )
+        out.append({"path": rel, "name": name, "version": int(version.version)})
+    return out
+
+
 def _identity(value: Any) -> Any:
     return value
 
@@ -229,12 +341,19 @@ def export_run(
     *,
     experiment: str | None = None,
     scrubber: Scrubber | None = None,
+    register: Sequence[tuple[str, str]] = (),
 ) -> dict[str, Any]:
     """Log a stored run to MLflow; return where it went (for the bundle's ``mlflow.json``).
 
     Params, metric names, tags and artifacts pass through ``scrubber`` (default: one built
     from this process's environment). Raises :class:`OptionalDependencyMissing` without mlflow
     and :class:`MlflowExportError` when the server refuses.
+
+    The run's inputs are logged as datasets (name: the path; digest; source: the path and full
+    hash), its artifacts kept in the object store are logged under ``artifacts/``, and each
+    ``(path, name)`` of ``register`` registers the artifact ``path`` as a new version of the
+    registered model ``name``, tagged with the run id, configuration id, input digests and
+    environment digest (:func:`register_models`).
     """
     client_cls = _client_class()
     from mlflow.entities import Metric, Param
@@ -280,6 +399,11 @@ def export_run(
             for filename in (NOTEBOOK_FILE, MANIFEST_FILE, ENVIRONMENT_FILE):
                 artifact = _artifact(run, filename, scrub, Path(scratch))
                 client.log_artifact(mlflow_run_id, artifact)
+            datasets = input_datasets(manifest)
+            if datasets:
+                client.log_inputs(mlflow_run_id, datasets=datasets)
+            logged = _log_run_artifacts(client, run, mlflow_run_id, Path(scratch))
+            registered = register_models(client, run, manifest, mlflow_run_id, logged, register)
             status = "FINISHED" if manifest.get("verdict") == "succeeded" else "FAILED"
             client.set_terminated(mlflow_run_id, status=status, end_time=stamp)
         except NbreproError:
@@ -294,5 +418,7 @@ def export_run(
         "experiment_id": exp_id,
         "experiment_name": name,
         "run_id": mlflow_run_id,
+        "artifacts": sorted(logged),
+        "registered": registered,
         "exported": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }

@@ -15,10 +15,12 @@ from ..textsafe import unsafe_character
 from ..verify.options import (
     CWD,
     EXECUTOR,
+    INCLUDE,
     KERNEL,
     MAX_JOBS,
     NOTEBOOK_TIMEOUT,
     SCHEDULER,
+    SHIP_INPUTS,
     TIMEOUT,
 )
 
@@ -77,6 +79,8 @@ RUN_OPTIONS = register_table(
             ),
             EXECUTOR,
             SCHEDULER,
+            SHIP_INPUTS,
+            INCLUDE,
             OptionSpec(
                 "name",
                 "str",
@@ -99,6 +103,16 @@ RUN_OPTIONS = register_table(
                 cli=("--input",),
                 metavar="PATH",
                 nullable=False,
+            ),
+            OptionSpec(
+                "snapshot_inputs",
+                "bool",
+                "also keep the run's input files in the object store, so `runs reproduce "
+                "--restore-inputs` and `runs checkout` give them back (default: [tool.nbrepro] "
+                "snapshot_inputs)",
+                default=None,
+                cli=("--snapshot-inputs",),
+                group="storage and tracking",
             ),
             OptionSpec(
                 "runs_dir",
@@ -137,6 +151,18 @@ RUN_OPTIONS = register_table(
                 group="storage and tracking",
             ),
             OptionSpec(
+                "register_model",
+                "paths",
+                "register the artifact PATH (a file the run wrote, relative to its working "
+                "directory) as a new version of the MLflow registered model NAME, tagged with "
+                "what produced it (needs --mlflow)",
+                default=(),
+                cli=("--register-model",),
+                metavar="PATH=NAME",
+                group="storage and tracking",
+                nullable=False,
+            ),
+            OptionSpec(
                 "events",
                 "path",
                 "write progress events as JSON lines (the event schema of docs/verify.md; a "
@@ -151,3 +177,18 @@ RUN_OPTIONS = register_table(
 
 #: Options the command line declares by hand (an optional value) or in its own groups.
 HAND_MADE = ("mlflow",)
+
+
+def parse_register_models(items: object) -> tuple[tuple[str, str], ...]:
+    """``--register-model PATH=NAME`` values as ``(path, name)`` pairs; raises a one-line
+    :class:`~nbrepro.errors.UsageError` for one without both parts."""
+    from ..errors import UsageError
+    from ..optionspec import mention
+
+    out = []
+    for item in items or ():  # type: ignore[attr-defined]
+        path, sep, name = str(item).rpartition("=")
+        if not sep or not path.strip() or not name.strip():
+            raise UsageError(f"{mention('register_model', item)}: expected PATH=NAME")
+        out.append((path.strip(), name.strip()))
+    return tuple(out)

@@ -37,6 +37,8 @@ class Reproduction:
     report: Any  # nbrepro.verify.NotebookReport
     changed_inputs: list[str] = field(default_factory=list)
     environment_lines: list[str] = field(default_factory=list)
+    #: The inputs given back from the object store (``--restore-inputs``).
+    restored_inputs: list[str] = field(default_factory=list)
 
     @property
     def reproduced(self) -> bool:
@@ -50,6 +52,7 @@ class Reproduction:
             "reproducible": self.reproduced,
             "changed_inputs": self.changed_inputs,
             "environment_drift": self.environment_lines,
+            "restored_inputs": self.restored_inputs,
             "report": self.report.to_dict(),
         }
 
@@ -58,6 +61,11 @@ class Reproduction:
         from ..report.text import render_notebook
 
         lines = [f"Reproducing run {self.run_id}"]
+        if self.restored_inputs:
+            lines.append(
+                f"  on the run's recorded inputs ({len(self.restored_inputs)} restored from "
+                "the object store)"
+            )
         lines += [f"  input changed since the run: {p}" for p in self.changed_inputs]
         lines += [f"  environment: {line}" for line in self.environment_lines]
         lines += render_notebook(self.report)
@@ -83,6 +91,12 @@ def _input_states(run: Run, cwd: Path, nb: dict[str, Any]) -> list[InputDrift]:
 
     manifest = run.manifest
     readers = input_readers(nb, cwd, manifest.get("parameters") or {})
+    # The cells the recorder saw read each input, in the run itself.
+    for record in manifest.get("cells") or []:
+        if isinstance(record, dict) and isinstance(record.get("id"), str):
+            for path in record.get("reads") or []:
+                if record["id"] not in readers.setdefault(str(path), []):
+                    readers[str(path)].append(record["id"])
     index_of = {}
     for index, cell in enumerate(nb.get("cells", [])):
         cid = cell.get("id") if isinstance(cell, dict) else None
@@ -146,8 +160,53 @@ def reproduce_run(
     notebook_timeout: float | None = None,
     compare: Any = None,
     on_event: Any = None,
+    restore_inputs: bool = False,
+    rebuild_env: str = "off",
 ) -> Reproduction:
-    """Re-execute ``run`` and compare its outputs with the stored ones."""
+    """Re-execute ``run`` and compare its outputs with the stored ones.
+
+    ``restore_inputs``: execute on the run's recorded inputs (from the object store, in a
+    temporary copy of the working directory: :func:`.checkout.restored_workdir`) rather than on
+    the files as they are now; the project's files are not touched."""
+    if restore_inputs:
+        import shutil
+        import tempfile
+
+        from .checkout import restorable_inputs, restored_workdir
+
+        cwd = run_working_dir(run, fallback_root)
+        folder = Path(tempfile.mkdtemp(prefix="nbrepro-restore-"))
+        try:
+            work = restored_workdir(run, cwd, folder / cwd.name)
+            result = _reproduce(
+                run, work, timeout, notebook_timeout, compare, on_event, rebuild_env
+            )
+            result.restored_inputs = sorted(restorable_inputs(run)[0])
+            return result
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+    return _reproduce(
+        run,
+        run_working_dir(run, fallback_root),
+        timeout,
+        notebook_timeout,
+        compare,
+        on_event,
+        rebuild_env,
+    )
+
+
+def _reproduce(
+    run: Run,
+    cwd: Path,
+    timeout: float | None,
+    notebook_timeout: float | None,
+    compare: Any,
+    on_event: Any,
+    rebuild_env: str = "off",
+) -> Reproduction:
+    """Re-execute ``run`` in ``cwd`` and compare (``rebuild_env``: in a rebuilt copy of the
+    run's recorded environment, :mod:`nbrepro.envbuild.rebuild`)."""
     from ..execute.kernels import DEFAULT_KERNEL
     from ..record.drift import DriftReport
     from ..record.envdiff import diff_environments
@@ -155,7 +214,6 @@ def reproduce_run(
     from ..verify import VerifyOptions, verify_notebook
 
     manifest = run.manifest
-    cwd = run_working_dir(run, fallback_root)
     if not cwd.is_dir():
         from ..errors import InputError
 
@@ -184,6 +242,7 @@ def reproduce_run(
         check_drift=False,
         provenance=run_provenance(run, inputs),
         drift=drift,
+        rebuild_env=rebuild_env,
     )
     report = verify_notebook(run.notebook_path, options, on_event)
     report.path = (

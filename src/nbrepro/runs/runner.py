@@ -37,7 +37,8 @@ from .manifest import (
 from .metrics import extract_metrics
 from .prepare import RunTarget, inject, prepare_target
 from .project import git_state
-from .store import Run
+from .store import Run, RunStore
+from .versioning import VersionSettings
 
 if TYPE_CHECKING:
     from ..execute.engine import CellExecution, ExecutionResult
@@ -56,6 +57,8 @@ class MlflowTarget:
 
     tracking_uri: str
     experiment: str | None = None
+    #: ``(artifact path, registered model name)`` pairs to register (``--register-model``).
+    register: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -114,19 +117,18 @@ def run_environment(kernel_env: Any) -> dict[str, Any]:
     """The ``environment`` a run records: its kernel's (a
     :class:`~nbrepro.record.kernelenv.KernelEnvironment`). A kernel without a Python
     environment (another language, or one that could not be read) records its platform and
-    recorded variables with no Python and no packages."""
+    recorded variables with no Python, no packages and no packages digest (the provenance
+    schema's environment of a kernel of another language)."""
     from ..record.environment import recorded_env_vars
     from ..record.interpreter import platform_info
 
     if kernel_env.environment is not None:
         return dict(kernel_env.environment)
     return {
-        "python": {},
         "platform": platform_info(),
         "kernel": {},
         "packages": {},
         "packages_scope": "all",
-        "packages_digest": "",
         "env_vars": recorded_env_vars(),
     }
 
@@ -191,6 +193,42 @@ def _display_path(target: RunTarget) -> str:
     return path.relative_to(root).as_posix() if path.is_relative_to(root) else path.as_posix()
 
 
+def _store_run(
+    store: RunStore,
+    manifest: dict[str, Any],
+    executed: dict[str, Any],
+    environment: dict[str, Any],
+    work_dir: Path,
+    code_dir: Path,
+    versions: VersionSettings,
+    scrubber: Scrubber,
+) -> Run:
+    """Keep the run's artifacts (and inputs, when snapshotted) in the object store, then write
+    its bundle with the code patch: objects first, so a bundle only names objects that are
+    there, all under the store's shared lock (``runs gc`` takes it exclusively)."""
+    from ..objects import ObjectStore
+    from .versioning import git_patch, objects_dir, store_objects
+
+    objects = ObjectStore(objects_dir(store.runs_dir))
+    extra: dict[str, bytes] = {}
+    with objects.lock():
+        objects.remove_stale_temporaries()
+        warnings = store_objects(objects, manifest["artifacts"], work_dir, versions.object_size_cap)
+        if versions.snapshot_inputs:
+            warnings += store_objects(
+                objects, manifest["inputs"], work_dir, versions.object_size_cap
+            )
+        if (manifest.get("git") or {}).get("dirty"):
+            patch = git_patch(code_dir, versions.patch_size_cap)
+            if patch is not None:
+                # Secrets in the diff are redacted like everything else a run stores.
+                text = patch[0].decode("utf-8", "surrogateescape")
+                extra[patch[1]["file"]] = scrubber.text(text).encode("utf-8", "surrogateescape")
+                manifest["git"]["patch"] = patch[1]
+        manifest["warnings"] = [*manifest["warnings"], *warnings]
+        return store.write(manifest, executed, environment, extra_files=extra)
+
+
 def start_run(
     notebook: str | os.PathLike[str],
     params: Mapping[str, Any] | None = None,
@@ -208,6 +246,7 @@ def start_run(
     on_cell_start: Callable[[int, str], None] | None = None,
     on_event: EventCallback | None = None,
     execute: Callable[..., ExecutionResult] | None = None,
+    snapshot_inputs: bool | None = None,
 ) -> Run:
     """Execute ``notebook`` with ``params`` in a fresh kernel and store the run.
 
@@ -221,7 +260,9 @@ def start_run(
     (:func:`nbrepro.execute.kernels.resolve_kernel`). ``on_event`` receives the core's events
     (``notebook-started``, ``cell-started``, ``cell-finished``, ``notebook-finished``,
     ``run-stored``); ``on_cell_start(index, id)`` and ``on_cell(CellExecution)`` are the
-    engine's per-cell callbacks.
+    engine's per-cell callbacks. ``snapshot_inputs`` also keeps the inputs in the object store
+    (``None``: as ``[tool.nbrepro] snapshot_inputs`` says); artifacts are kept always
+    (:mod:`nbrepro.runs.versioning`).
     """
     from ..execute.engine import execute_notebook
     from ..record.kernelenv import KernelEnvironment, spec_environment
@@ -245,7 +286,17 @@ def start_run(
                 f"the name {name!r} is already used by run {', '.join(same_name[-3:])}: "
                 "it now names several runs, so give run ids to `nbrepro runs`"
             )
+    from .recording import MODE_GUESSED, MODE_RECORDER, engine_hooks, parse_files
+    from .versioning import version_settings
+
+    versions = version_settings(target.project_root, snapshot_inputs=snapshot_inputs)
+    # The recorder in the kernel tells which files the run read (and wrote), on this machine
+    # or a worker's; a kernel that cannot have it (not IPython) gets its inputs guessed before
+    # it runs.
+    use_recorder = resolved.is_ipykernel
     input_paths = candidate_inputs(nb, work_dir, parameters, declared)
+    if use_recorder:
+        input_paths = {p: how for p, how in input_paths.items() if how == "declared"}
     input_hashes = hash_inputs(input_paths, work_dir)
 
     display = scrubber.text(_display_path(target))
@@ -272,27 +323,76 @@ def start_run(
             notebook_timeout=notebook_timeout,
             on_cell=cell_finished,
             on_cell_start=cell_started,
+            **(engine_hooks() if use_recorder else {}),
         )
         finished = datetime.now(timezone.utc)
         kernel_env = env_future.result()
         git = git_future.result()
     scrubber.execution(result)
     executed = result.nb
+    if result.ran_on:
+        # Run on a worker: the environment is that of the kernel there, read there.
+        host = result.ran_on.get("host", "the worker")
+        remote_env = result.ran_on.get("environment")
+        kernel_env = KernelEnvironment(
+            kernel_env.kernel,
+            remote_env,
+            None if remote_env is not None else f"cannot read it on {host}",
+            kernel_env.language,
+        )
     environment = run_environment(kernel_env)
     if kernel_env.environment is None and kernel_env.is_python:
         warnings.append(f"the kernel's environment is not recorded: {kernel_env.reason}")
 
     lang_info = (executed.get("metadata") or {}).get("language_info") or {}
-    environment["kernel"] = {
-        **(environment.get("kernel") or {}),
+    kernel_facts = {
         "name": result.kernel_name,
         "language": kernel_language(executed),
         "language_version": lang_info.get("version"),
+    }
+    environment["kernel"] = {
+        **(environment.get("kernel") or {}),
+        **{key: value for key, value in kernel_facts.items() if value is not None},
     }
     environment = scrubber.json(environment)
     env_digest = environment_digest(environment)
     content_hash = notebook_content_hash(nb)
     verdict, failure = _verdict(executed, result)
+    cells = _cell_records(executed, result)
+    artifacts: dict[str, dict[str, Any]] = {}
+    if use_recorder:
+        from .recording import cell_files, split_files
+        from .versioning import objects_dir
+
+        recorded = parse_files(result)
+        recording = {"mode": MODE_RECORDER, "reason": None}
+        if recorded.recorded:
+            per_cell = cell_files(recorded, cells)
+            for record in cells:
+                record.update(per_cell.get(record["id"], {"reads": [], "writes": []}))
+            read, artifacts = split_files(
+                recorded,
+                per_cell,
+                work_dir,
+                target.project_root,
+                excluded=[store.runs_dir, objects_dir(store.runs_dir)],
+            )
+            for path, info in read.items():
+                if path in input_hashes:
+                    input_hashes[path]["cells"] = info["cells"]
+                else:
+                    input_hashes[path] = info
+            input_hashes = dict(sorted(input_hashes.items()))
+        else:
+            recording = {"mode": MODE_GUESSED, "reason": recorded.reason}
+            warnings.append(
+                f"the run's files were not recorded ({recorded.reason}): its inputs are "
+                "guessed from the code and hashed after the run"
+            )
+            guessed = candidate_inputs(nb, work_dir, parameters, declared)
+            input_hashes = hash_inputs(guessed, work_dir)
+    else:
+        recording = {"mode": MODE_GUESSED, "reason": "the kernel is not IPython"}
     metrics = extract_metrics(executed)
     metric_values, metric_series = metrics.to_manifest()
     project_root = target.project_root
@@ -318,7 +418,10 @@ def start_run(
         "environment_digest": env_digest,
         "environment": environment,
         "inputs": input_hashes,
-        "cells": _cell_records(executed, result),
+        "cells": cells,
+        "recording": recording,
+        "artifacts": artifacts,
+        "snapshot_inputs": versions.snapshot_inputs,
         "metrics": metric_values,
         "metric_series": metric_series,
         "metric_sources": dict(sorted(metrics.sources.items())),
@@ -329,6 +432,15 @@ def start_run(
             "execution": round(float(result.duration), 6),
         },
         "git": git.to_dict() if git is not None else None,
+        **(
+            {
+                "ran_on": {
+                    k: result.ran_on[k] for k in ("host", "pid", "python") if k in result.ran_on
+                }
+            }
+            if result.ran_on
+            else {}
+        ),
         "verdict": verdict,
         "failure": failure,
         "kernel_died_at": result.kernel_died_at,
@@ -347,13 +459,19 @@ def start_run(
             duration=manifest["timings"]["duration"],
         )
     )
-    run = store.write(manifest, executed, environment)
+    run = _store_run(
+        store, manifest, executed, environment, work_dir, target.path.parent, versions, scrubber
+    )
     emit(make_event("run-stored", notebook=display, run_id=run.run_id, path=str(run.path)))
     if mlflow is not None:
         from .mlflow_export import export_run
 
         export = export_run(
-            run, mlflow.tracking_uri, experiment=mlflow.experiment, scrubber=scrubber
+            run,
+            mlflow.tracking_uri,
+            experiment=mlflow.experiment,
+            scrubber=scrubber,
+            register=mlflow.register,
         )
         store.record_mlflow(run, export)
     return run

@@ -8,6 +8,7 @@ Layout (documented in ``docs/runs.md``)::
         run.json            the manifest
         environment.json    the environment snapshot
         mlflow.json         where the run was exported (only after an MLflow export)
+        code.patch          uncommitted changes of tracked files (only when dirty)
       .tmp-<pid>-<run id>/  a bundle being written (never listed; removed when its writer died)
 
 A bundle is written into a temporary folder inside the runs directory and renamed into place,
@@ -28,6 +29,7 @@ from typing import Any
 
 from ..errors import InputError
 from ..notebook_io import atomic_write_text, dumps_notebook, read_notebook
+from ..objects import process_alive
 from .project import find_project_root, resolve_runs_dir
 
 MANIFEST_FILE = "run.json"
@@ -279,8 +281,10 @@ class RunStore:
         manifest: Mapping[str, Any],
         notebook: Mapping[str, Any],
         environment: Mapping[str, Any],
+        extra_files: Mapping[str, bytes] | None = None,
     ) -> Run:
-        """Write a new bundle atomically and return it.
+        """Write a new bundle atomically and return it (``extra_files``: more files of the
+        bundle by name, e.g. the code patch).
 
         The files go to ``.tmp-<pid>-<run id>/`` in the runs directory, which is then renamed to
         ``<run id>/``; any failure removes the temporary folder.
@@ -295,7 +299,10 @@ class RunStore:
             (tmp / NOTEBOOK_FILE).write_text(dumps_notebook(dict(notebook)), encoding="utf-8")
             (tmp / ENVIRONMENT_FILE).write_text(_dump_json(environment), encoding="utf-8")
             (tmp / MANIFEST_FILE).write_text(_dump_json(manifest), encoding="utf-8")
-            for name in (NOTEBOOK_FILE, ENVIRONMENT_FILE, MANIFEST_FILE):
+            extra = dict(extra_files or {})
+            for name, data in extra.items():
+                (tmp / Path(name).name).write_bytes(data)
+            for name in (NOTEBOOK_FILE, ENVIRONMENT_FILE, MANIFEST_FILE, *extra):
                 with open(tmp / name, "rb") as fh:
                     os.fsync(fh.fileno())
             os.rename(tmp, final)
@@ -324,22 +331,8 @@ class RunStore:
             if not entry.name.startswith(_TMP_PREFIX):
                 continue
             pid_text = entry.name[len(_TMP_PREFIX) :].split("-", 1)[0]
-            if pid_text.isdigit() and _process_alive(int(pid_text)):
+            if pid_text.isdigit() and process_alive(int(pid_text)):
                 continue
             shutil.rmtree(entry.path, ignore_errors=True)
             removed.append(Path(entry.path))
         return removed
-
-
-def _process_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return False
-    return True

@@ -169,6 +169,8 @@ def run_sweep(
     on_done: Callable[[PointResult], None] | None = None,
     executor: str | Executor | None = None,
     scheduler: str | None = None,
+    ship_inputs: bool = False,
+    include: Sequence[str] = (),
 ) -> list[PointResult]:
     """Check every point, then run them, ``jobs`` at a time (each with its own kernel).
 
@@ -177,7 +179,8 @@ def run_sweep(
     (on the calling thread). Bad input raises NbreproError before any point runs.
     ``executor`` (``"local"``, the default; ``"dask"`` with ``scheduler``; or an
     :class:`~nbrepro.executors.Executor`) is where the executions run; each point's bundle and
-    MLflow export are written here, by this process, once per point.
+    MLflow export are written here, by this process, once per point; ``ship_inputs`` (and
+    ``include``) send each execution its input files (:mod:`nbrepro.executors.shipping`).
     """
     opts = dict(options or {})
     nb = str(notebook)
@@ -191,8 +194,9 @@ def run_sweep(
     def opts_for(i: int) -> dict[str, Any]:
         return {**opts, "name": names[i]} if names is not None else opts
 
-    if executor not in (None, "local") or scheduler:
-        return _sweep_on(executor, scheduler, nb, points, jobs, opts_for, info, on_done)
+    if executor not in (None, "local") or scheduler or ship_inputs or include:
+        shipping = {"ship_inputs": ship_inputs, "include": tuple(include)}
+        return _sweep_on(executor, scheduler, nb, points, jobs, opts_for, info, on_done, shipping)
     results: list[PointResult] = []
     if jobs <= 1 or n <= 1:
         for i, params in enumerate(points):
@@ -255,10 +259,12 @@ def _sweep_on(
     opts_for: Callable[[int], dict[str, Any]],
     info: Callable[[int], SweepInfo | None],
     on_done: Callable[[PointResult], None] | None,
+    shipping: Mapping[str, Any] | None = None,
 ) -> list[PointResult]:
     """Run the points with their executions on ``executor`` (a name: made here and closed at
-    the end), ``jobs`` in flight at a time; each point is recorded on a thread of this process
-    as its execution comes back. Ctrl-C cancels every pending and running execution."""
+    the end; ``shipping``: its ship_inputs/include), ``jobs`` in flight at a time; each point
+    is recorded on a thread of this process as its execution comes back. Ctrl-C cancels every
+    pending and running execution."""
     from ..executors import Executor, make_executor
 
     n = len(points)
@@ -266,7 +272,9 @@ def _sweep_on(
         owned, ex = False, executor
     else:
         owned = True
-        ex = make_executor(executor, jobs=jobs, scheduler=scheduler, start=Path(nb).parent)
+        ex = make_executor(
+            executor, jobs=jobs, scheduler=scheduler, start=Path(nb).parent, **(shipping or {})
+        )
     stopping = threading.Event()
 
     def point(i: int) -> PointResult | None:

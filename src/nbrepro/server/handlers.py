@@ -36,12 +36,15 @@ __all__ = [
     "MAX_JOB_BODY",
     "RequestTooLarge",
     "RestError",
+    "RunDiffHandler",
     "RunHandler",
     "RunJobHandler",
+    "RunNotebookHandler",
     "RunsHandler",
     "StatusHandler",
     "VerifyHandler",
     "VerifyJobHandler",
+    "VerifyOutputsHandler",
 ]
 
 #: Keys a ``POST verify`` body may have.
@@ -296,6 +299,19 @@ def _run_store() -> Any:
     return RunStore
 
 
+class _RunStoreHandler(_Base):
+    """A handler of one project's run store: the store of the notebook ``?path=`` names, else
+    the store of the server's root."""
+
+    def run_store(self) -> Any:
+        """The run store this request is about."""
+        run_store = _run_store()
+        api_path = self.get_query_argument("path", None)
+        if api_path is not None:
+            return run_store.for_notebook(self.notebook_path(api_path)[1])
+        return run_store(self.nbrepro.root_dir)
+
+
 class RunsHandler(_Base):
     """``GET runs?path=``: the runs of a notebook, oldest first; ``POST runs``: start a run job
     (``{"path", "parameters"?, "name"?}``; answers the job, 202)."""
@@ -321,16 +337,113 @@ class RunsHandler(_Base):
         self.write_json({"path": clean, "runs": [r.to_dict() for r in store.list(path)]})
 
 
-class RunHandler(_Base):
+class RunHandler(_RunStoreHandler):
     """``GET runs/<id>[?path=]``: one run (id, unique prefix or name) of the notebook's project."""
 
     @web.authenticated
     @authorized
     async def get(self, run_id: str) -> None:
-        run_store = _run_store()
-        api_path = self.get_query_argument("path", None)
-        if api_path is not None:
-            store = run_store.for_notebook(self.notebook_path(api_path)[1])
-        else:
-            store = run_store(self.nbrepro.root_dir)
-        self.write_json(store.get(run_id).to_dict())
+        self.write_json(self.run_store().get(run_id).to_dict())
+
+
+#: Cell statuses of verify's report whose outputs the verification report shows side by side.
+_DIFFERING = frozenset({"mismatch", "nondeterministic", "error", "timeout", "kernel-died"})
+
+#: Most bytes of outputs ``GET verify/<job>/outputs`` answers for one cell and side.
+MAX_REPORT_OUTPUT = 2_000_000
+
+
+def _outputs_by_id(path: Path | None) -> dict[str, list[Any]]:
+    """The outputs of each code cell of the notebook at ``path`` by cell id (``{}``: none)."""
+    from ..notebook_io import read_notebook
+
+    if path is None or not path.is_file():
+        return {}
+    try:
+        nb = read_notebook(path)
+    except NbreproError:
+        return {}
+    return {
+        str(c.get("id")): list(c.get("outputs") or [])
+        for c in nb.get("cells") or []
+        if c.get("cell_type") == "code"
+    }
+
+
+def _bounded(outputs: list[Any] | None) -> tuple[list[Any] | None, bool]:
+    """``outputs``, or ``[]`` and True when their JSON exceeds :data:`MAX_REPORT_OUTPUT`."""
+    if outputs is None:
+        return None, False
+    if len(json.dumps(outputs, default=str)) > MAX_REPORT_OUTPUT:
+        return [], True
+    return outputs, False
+
+
+class VerifyOutputsHandler(_Base):
+    """``GET verify/<job>/outputs``: for each cell the finished verification found differing
+    (or failing), its stored outputs (the notebook's saved file) and its new outputs (the
+    executed copy), for the report that shows them side by side. Which cells differ, and why,
+    is the job's result; this only reads the two notebooks."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, job_id: str) -> None:
+        with rest_errors():
+            job = self.nbrepro.jobs.get(job_id, VERIFY)
+        notebooks = job.result.get("notebooks") if isinstance(job.result, dict) else None
+        report = notebooks[0] if isinstance(notebooks, list) and notebooks else {}
+        cells = [
+            c
+            for c in (report.get("cells") or [] if isinstance(report, dict) else [])
+            if isinstance(c, dict) and c.get("status") in _DIFFERING
+        ]
+        root = Path(self.nbrepro.root_dir)
+
+        def read() -> dict[str, Any]:
+            stored = _outputs_by_id(job.notebook)
+            new = _outputs_by_id(job.executed_notebook())
+            answer = []
+            for cell in cells:
+                cid = str(cell.get("id"))
+                before, cut_before = _bounded(stored.get(cid))
+                after, cut_after = _bounded(new.get(cid))
+                answer.append(
+                    {
+                        "index": cell.get("index"),
+                        "id": cid,
+                        "status": cell.get("status"),
+                        "stored": before,
+                        "new": after,
+                        "truncated": cut_before or cut_after,
+                    }
+                )
+            return {"id": job.id, "path": job.to_dict(root=root)["path"], "cells": answer}
+
+        answer = await asyncio.get_running_loop().run_in_executor(None, read)
+        self.write_json(strict_json(answer))
+
+
+class RunDiffHandler(_RunStoreHandler):
+    """``GET runs/<a>/diff/<b>[?path=]``: what differs between two stored runs
+    (``nbrepro runs diff --format json``, with its text as ``text``)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, run_a: str, run_b: str) -> None:
+        from ..runs.diff import diff_runs
+
+        store = self.run_store()
+        diff = diff_runs(store.get(run_a), store.get(run_b))
+        self.write_json(strict_json({**diff.to_dict(), "text": diff.render_text()}))
+
+
+class RunNotebookHandler(_RunStoreHandler):
+    """``GET runs/<id>/notebook[?path=]``: the executed notebook of a stored run (its bundle is
+    in a hidden folder, which JupyterLab's contents API does not serve), read-only."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, run_id: str) -> None:
+        run = self.run_store().get(run_id)
+        notebook = await asyncio.get_running_loop().run_in_executor(None, run.notebook)
+        self.write_json(strict_json({"run_id": run.run_id, "notebook": notebook}))

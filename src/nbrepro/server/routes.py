@@ -7,12 +7,15 @@ from typing import Any
 from jupyter_server.utils import url_path_join
 
 from .handlers import (
+    RunDiffHandler,
     RunHandler,
     RunJobHandler,
+    RunNotebookHandler,
     RunsHandler,
     StatusHandler,
     VerifyHandler,
     VerifyJobHandler,
+    VerifyOutputsHandler,
 )
 from .version import VersionHandler
 
@@ -25,6 +28,9 @@ ROUTES: list[tuple[str, type]] = [
     ("runs", RunsHandler),
     (r"runs/jobs/(?P<job_id>[A-Za-z0-9_-]+)", RunJobHandler),
     (r"runs/(?P<run_id>[^/]+)", RunHandler),
+    (r"verify/(?P<job_id>[A-Za-z0-9_-]+)/outputs", VerifyOutputsHandler),
+    (r"runs/(?P<run_a>[^/]+)/diff/(?P<run_b>[^/]+)", RunDiffHandler),
+    (r"runs/(?P<run_id>[^/]+)/notebook", RunNotebookHandler),
 ]
 
 

@@ -31,6 +31,7 @@ class _Analysed:
     cell_ids: list[str | None]
     findings: list[dict[str, Any]] | None
     analysis_error: str | None
+    dependencies: dict[str, dict[str, list[str]]]
 
 
 class StatusService:
@@ -74,13 +75,16 @@ class StatusService:
         ]
         findings: list[dict[str, Any]] | None
         error = None
+        graph: dict[str, dict[str, list[str]]] = {}
         try:
             from ..analysis import analyze  # type: ignore[attr-defined,unused-ignore]
+            from ..analysis.dependents import dependencies
 
             findings = [f.to_dict() for f in analyze(nb)]
+            graph = dependencies(nb)
         except ImportError as exc:
             findings, error = None, f"static analysis unavailable: {exc}"
-        entry = _Analysed(key, nb, cell_ids, findings, error)
+        entry = _Analysed(key, nb, cell_ids, findings, error, graph)
         with self._lock:
             if len(self._analysed) >= self.max_cached:
                 self._analysed.pop(next(iter(self._analysed)))
@@ -140,6 +144,7 @@ class StatusService:
         """
         analysed = self._analyse(path)
         unavailable = [analysed.analysis_error] if analysed.analysis_error else []
+        original = copy_original(analysed.nb, api_path, path)
         if self.journal.problem:
             unavailable.append(f"journal: {self.journal.problem}")
         drift: dict[str, Any] | None = None
@@ -151,7 +156,7 @@ class StatusService:
                 kernel = live.get("kernel_name") if live.get("kernel_id") else None
                 kernel = kernel or kernel_name(analysed.nb) or DEFAULT_KERNEL
                 current = self.kernel_environment(kernel)
-            report = check_drift(analysed.nb, path.parent, current)
+            report = check_drift(analysed.nb, (original or path).parent, current)
             drift = report.to_dict()
             if report.environment_unavailable:
                 unavailable.append(f"environment not compared: {report.environment_unavailable}")
@@ -160,9 +165,13 @@ class StatusService:
         journal = self._journal(path, analysed.cell_ids)
         result = {
             "path": api_path,
+            "copy_of": _api_path(original, path, api_path) if original is not None else None,
             "recording": live,
             "journal": journal,
             "findings": analysed.findings,
+            "dependencies": analysed.dependencies,
+            "recorded_environment": _recorded_environment(analysed.nb),
+            "requirements": _requirements(analysed.nb, unavailable),
             "drift": drift,
             "unavailable": unavailable,
         }
@@ -190,6 +199,57 @@ class StatusService:
                 "order": order.to_dict(),
             }
         return doc
+
+
+def _root_of(path: Path, api_path: str) -> Path:
+    """The server root ``path`` (absolute) was resolved from, given its ``api_path``."""
+    depth = len([p for p in api_path.split("/") if p])
+    return path.parents[depth - 1] if depth > 0 else path.parent
+
+
+def copy_original(nb: dict[str, Any], api_path: str, path: Path) -> Path | None:
+    """The original notebook of an executed copy a verification kept (its ``nbrepro_copy``
+    metadata, :func:`nbrepro.jobs.worker.label_copy`), when it names one under the server root:
+    the copy is judged from the original's folder (its inputs are the original's). ``None`` for
+    any other notebook, or a copy naming a path outside the root."""
+    meta = nb.get("metadata", {}).get("nbrepro_copy")
+    of = meta.get("of") if isinstance(meta, dict) else None
+    if not isinstance(of, str) or not of or "\x00" in of:
+        return None
+    root = _root_of(path, api_path).resolve()
+    original = (path.parent / of).resolve()
+    if not original.is_relative_to(root) or original == path.resolve():
+        return None
+    return original
+
+
+def _api_path(original: Path, path: Path, api_path: str) -> str:
+    return original.relative_to(_root_of(path, api_path).resolve()).as_posix()
+
+
+def _recorded_environment(nb: dict[str, Any]) -> dict[str, Any] | None:
+    """The environment recorded in the saved file (``metadata.nbrepro.environment``): the
+    panel shows this one, which the server's merge on save updates, not the browser's model."""
+    prov = nb.get("metadata", {}).get("nbrepro")
+    env = prov.get("environment") if isinstance(prov, dict) else None
+    return env if isinstance(env, dict) else None
+
+
+def _requirements(nb: dict[str, Any], unavailable: list[str]) -> str | None:
+    """The recorded environment as a pinned requirements file (``nbrepro env export``'s), for
+    the panel's "Export requirements"; ``None`` when none is recorded or it cannot be exported
+    (why is added to ``unavailable``)."""
+    env = _recorded_environment(nb)
+    if env is None:
+        return None
+    from ..diagnose.remedies import export_environment
+    from ..errors import NbreproError
+
+    try:
+        return export_environment(env, "requirements")
+    except NbreproError as exc:
+        unavailable.append(f"requirements not exported: {exc}")
+        return None
 
 
 def _has_env(nb: dict[str, Any]) -> bool:

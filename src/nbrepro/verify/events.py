@@ -3,6 +3,7 @@
 Every event is a JSON object with ``"v"`` (:data:`EVENT_SCHEMA_VERSION`), ``"event"`` (its kind),
 ``"t"`` (unix time) and, for notebook events, ``"notebook"`` (its display path):
 
+* ``batch-started`` {notebooks, executor} (a verification of several notebooks: how many, where)
 * ``notebook-started`` {cells, runs}
 * ``cell-started`` {index, id, run}
 * ``cell-finished`` {index, id, run, status, duration}
@@ -32,6 +33,7 @@ from ..errors import InputError
 EVENT_SCHEMA_VERSION = 1
 #: Kinds of event.
 EVENT_KINDS = (
+    "batch-started",
     "notebook-started",
     "cell-started",
     "cell-finished",

@@ -5,7 +5,9 @@ The notebook's verdict from these statuses is :func:`nbrepro.verify.verdict.note
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import threading
+import weakref
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..optionspec import mention
@@ -14,7 +16,7 @@ from .prepare import is_injected
 from .verdict import CELL_REPORT_STATUSES
 
 if TYPE_CHECKING:
-    from ..compare import CompareOptions
+    from ..compare import CompareOptions, OutputComparison
     from ..execute.engine import CellExecution, ExecutionResult
 
 
@@ -71,6 +73,46 @@ def _never_ran(cell: dict[str, Any]) -> bool:
     return cell.get("execution_count") is None and not cell.get("outputs")
 
 
+#: The last executed notebook judged on this thread and whether it uses nbval's markers (the
+#: cells of one notebook are judged one after the other: checked once, not once per cell).
+_LAST = threading.local()
+
+
+def _uses_markers(run: ExecutionResult, check: Callable[[dict[str, Any]], bool]) -> bool:
+    last = getattr(_LAST, "value", None)
+    if last is not None and last[0]() is run:
+        return bool(last[1])
+    found = check(run.nb)
+    _LAST.value = (weakref.ref(run), found)
+    return found
+
+
+def _stored_error(
+    stored: list[dict[str, Any]], entry: CellExecution, options: CompareOptions
+) -> bool:
+    """Whether the stored outputs show the error ``entry`` raised (same name, same value after
+    normalisation)."""
+    from ..compare import normalize_outputs
+
+    raised = normalize_outputs(
+        [
+            {
+                "output_type": "error",
+                "ename": entry.error_name or "",
+                "evalue": entry.error_value or "",
+                "traceback": [],
+            }
+        ],
+        options,
+    )[0]
+    return any(
+        o.get("output_type") == "error"
+        and o.get("ename") == raised["ename"]
+        and o.get("evalue") == raised["evalue"]
+        for o in normalize_outputs(stored, options)
+    )
+
+
 def judge_cell(
     index: int,
     cell: dict[str, Any],
@@ -82,12 +124,28 @@ def judge_cell(
 ) -> CellReport:
     """Decide one code cell's status from every run and the baseline.
 
-    A cell that raises fails unless it is marked to raise (as in nbval, even when the stored
-    outputs show the same exception); a stored cell that never ran has nothing to compare.
+    A cell that raises fails unless it is marked to raise, or its stored outputs show the same
+    exception (name and value): a deliberate error that recurs identically is reproduced, as
+    papermill's, nbclient's and nbmake's own tests expect. Under nbval's rules
+    (``compare_options.nbval_compat``, or a notebook that uses nbval's markers, then with
+    nbrepro's normalisers too) the stored error does not excuse it, outputs compare as nbval
+    compares them, and a stored cell that never ran is not compared (it fails when it has
+    outputs). Otherwise a stored cell that never ran has nothing to compare.
     """
     from ..compare import cell_policy, compare_outputs
+    from ..compare.nbval import compare_nbval, unrun_problem, uses_nbval_markers
 
     policy = cell_policy(cell)
+    nbval = compare_options.nbval_compat or _uses_markers(runs[0], uses_nbval_markers)
+
+    def compare(
+        expected: list[dict[str, Any]], got: list[dict[str, Any]], opts: CompareOptions
+    ) -> OutputComparison:
+        if not nbval:
+            return compare_outputs(expected, got, opts)
+        return compare_nbval(expected, got, opts, normalize=not opts.nbval_compat)
+
+    stored = plain_outputs(baseline_cell.get("outputs", [])) if baseline_cell is not None else []
     execs: list[CellExecution | None] = [
         next((c for c in run.cells if c.index == index), None) for run in runs
     ]
@@ -124,6 +182,11 @@ def judge_cell(
         for number, entry in enumerate(execs, start=1):
             if entry is None or entry.status != "error":
                 continue
+            if not nbval and _stored_error(stored, entry, compare_options):
+                report.summary = (
+                    f"raised the stored error again: {entry.error_name}: {entry.error_value}"
+                )
+                continue
             where = f" (run {number})" if several else ""
             report.status = "error"
             report.error_name, report.error_value = entry.error_name, entry.error_value
@@ -141,7 +204,7 @@ def judge_cell(
 
     for number, run in enumerate(runs[1:], start=2):
         other = plain_outputs(run.nb["cells"][index].get("outputs", []))
-        comparison = compare_outputs(actual, other, compare_options)
+        comparison = compare(actual, other, compare_options)
         if not comparison.equal:
             report.status = "nondeterministic"
             report.summary = f"outputs differ between run 1 and run {number}: {comparison.summary}"
@@ -159,13 +222,22 @@ def judge_cell(
                 report.status = "mismatch"
                 report.summary = "no counterpart in the baseline notebook"
         return report
-    if _never_ran(baseline_cell) and actual:
+    if nbval:
+        problem = unrun_problem(baseline_cell)
+        if problem is not None:
+            if report.status == "ok":
+                report.status = "mismatch" if problem else "ignored"
+                report.summary = problem or "not compared: the stored cell never ran (nbval)"
+            return report
+    elif _never_ran(baseline_cell) and actual:
         if report.status == "ok":
             report.status = "ignored"
             report.summary = "no stored outputs: the cell never ran before the notebook was saved"
         return report
-    expected = plain_outputs(baseline_cell.get("outputs", []))
-    comparison = compare_outputs(expected, actual, compare_options)
+    comparison = compare(stored, actual, compare_options)
+    tolerated = [d for d in comparison.details if d.startswith("library drift tolerated")]
+    if comparison.equal and tolerated and report.status == "ok":
+        report.summary = tolerated[0]
     if not comparison.equal:
         report.diff = comparison.diff
         if report.status == "ok":

@@ -67,11 +67,18 @@ class VerifyOptions:
     #: The Dask scheduler's address (``None``: ``$DASK_SCHEDULER_ADDRESS``, the configuration
     #: or a LocalCluster).
     scheduler: str | None = None
+    #: Send each Dask task the notebook's input files (and ``include`` globs) instead of
+    #: relying on a filesystem the workers share (:mod:`nbrepro.executors.shipping`).
+    ship_inputs: bool = False
+    include: tuple[str, ...] = ()
     #: How the stored outputs were made, when the caller knows it better than the notebook's
     #: ``metadata.nbrepro`` (a stored run: its manifest), in the same shape, and its drift now.
     #: The diagnosis uses them in place of the notebook's own; the caller reports the drift.
     provenance: dict[str, Any] | None = None
     drift: DriftReport | None = None
+    #: Verify in a rebuilt copy of the recorded environment: ``off``, ``require``, ``prefer``
+    #: (:mod:`nbrepro.envbuild.rebuild`).
+    rebuild_env: str = "off"
 
 
 def jsonable(value: Any) -> Any:

@@ -92,6 +92,26 @@ SCHEDULER = OptionSpec(
     cli=("--scheduler",),
     metavar="ADDRESS",
 )
+SHIP_INPUTS = OptionSpec(
+    "ship_inputs",
+    "bool",
+    "send each Dask task the notebook's input files (recorded ones and --include globs); the "
+    "worker runs in a scratch folder and sends back the files the notebook produced (for "
+    "workers without a shared filesystem)",
+    default=False,
+    cli=("--ship-inputs",),
+    nullable=False,
+)
+INCLUDE = OptionSpec(
+    "include",
+    "paths",
+    "with --ship-inputs: also send the files matching GLOB (relative to the notebook's "
+    "folder); repeatable",
+    default=(),
+    cli=("--include",),
+    metavar="GLOB",
+    nullable=False,
+)
 
 VERIFY_OPTIONS = register_table(
     OptionTable(
@@ -127,6 +147,22 @@ VERIFY_OPTIONS = register_table(
             ),
             EXECUTOR,
             SCHEDULER,
+            OptionSpec(
+                "rebuild_env",
+                "choice",
+                "verify in a rebuilt copy of the recorded environment (built with uv, cached): "
+                "require (fail when it cannot be rebuilt), prefer (fall back to the current "
+                "environment), off",
+                default="off",
+                cli=("--rebuild-env",),
+                metavar="MODE",
+                rest=True,
+                choices=("off", "require", "prefer"),
+                nullable=False,
+                const="require",
+            ),
+            SHIP_INPUTS,
+            INCLUDE,
             OptionSpec(
                 "against",
                 "path",
@@ -210,6 +246,31 @@ VERIFY_OPTIONS = register_table(
                 nullable=False,
             ),
             OptionSpec(
+                "nbval_compat",
+                "bool",
+                "compare outputs with nbval's rules (also automatic for notebooks that use "
+                "nbval's markers): streams merged per name, images and tracebacks not compared, "
+                "no built-in normalisation, a raised error fails even when stored",
+                default=False,
+                cli=("--nbval-compat",),
+                group="comparison",
+                pytest=True,
+                rest=True,
+                nullable=False,
+            ),
+            OptionSpec(
+                "drift_tolerant",
+                "bool",
+                "treat output differences that are a recognised library drift (numpy 2 scalar "
+                "reprs, pandas 3 str dtype, ...) as equal, and say so per cell",
+                default=False,
+                cli=("--drift-tolerant",),
+                group="comparison",
+                pytest=True,
+                rest=True,
+                nullable=False,
+            ),
+            OptionSpec(
                 "output",
                 "path",
                 "keep the executed notebooks in DIR",
@@ -251,6 +312,8 @@ def verify_options_from_values(
         image_tolerance=values.get("image_tolerance") or 0.0,
         ignore_stderr=bool(values.get("ignore_stderr")),
         sanitizers=sanitizers,
+        nbval_compat=bool(values.get("nbval_compat")),
+        drift_tolerant=bool(values.get("drift_tolerant")),
     )
 
     def path(name: str) -> Path | None:
@@ -272,4 +335,7 @@ def verify_options_from_values(
         jobs=int(values.get("jobs") or 1),
         executor=values.get("executor") or "local",
         scheduler=values.get("scheduler"),
+        rebuild_env=values.get("rebuild_env") or "off",
+        ship_inputs=bool(values.get("ship_inputs")),
+        include=tuple(values.get("include") or ()),
     )

@@ -52,6 +52,47 @@ def _drift(prep: PreparedNotebook, env: Mapping[str, str] | None) -> DriftReport
     )
 
 
+def _worker_drift(
+    prep: PreparedNotebook, runs: list[ExecutionResult], report: NotebookReport
+) -> DriftReport | None:
+    """What changed since the notebook was recorded, for executions on another machine's
+    workers: the environment of the kernel that ran the first run there (each run whose worker
+    kernel's environment differs from it is named in the warnings), the inputs here."""
+    from ..provenance import get_provenance
+
+    if get_provenance(prep.original) is None or not runs or not runs[0].ran_on:
+        return None
+    try:
+        from ..record.drift import check_drift
+        from ..record.envdiff import diff_environments
+        from ..record.kernelenv import KernelEnvironment
+    except ImportError:
+        return None
+
+    def kernel_env(run: ExecutionResult) -> KernelEnvironment:
+        host = run.ran_on.get("host", "the worker")
+        env = run.ran_on.get("environment")
+        reason = None if env is not None else f"cannot read the kernel's environment on {host}"
+        return KernelEnvironment(run.kernel_name, env, reason)
+
+    first = runs[0].ran_on.get("environment")
+    for number, run in enumerate(runs[1:], start=2):
+        env = run.ran_on.get("environment")
+        if first is not None and env is not None and not diff_environments(first, env).is_empty:
+            report.warnings.append(
+                f"run {number} ran on {run.ran_on.get('host')}, whose kernel environment "
+                f"differs from run 1's on {runs[0].ran_on.get('host')}"
+            )
+    return check_drift(prep.original, prep.path.resolve().parent, kernel_env(runs[0]))
+
+
+def _record_drift(report: NotebookReport, drift: DriftReport | None, scrubber: Scrubber) -> None:
+    """Put ``drift`` in ``report`` (scrubbed) with one warning per difference."""
+    if drift is not None:
+        report.drift = scrubber.json(drift.to_dict())
+        report.warnings.extend(str(line) for line in drift.summary_lines())
+
+
 def _diagnose(
     prep: PreparedNotebook,
     report: NotebookReport,
@@ -189,6 +230,11 @@ def execute_prepared(
     """Execute a prepared notebook ``options.runs`` times, judge every code cell, give the
     verdict and (when it did not reproduce) the diagnosis. The executions run on ``executor``
     (``None``: on this thread); judging, diagnosis and writing stay here."""
+    if prep.rebuilt is not None:
+        # ``rebuild_env``: in the rebuilt recorded environment, then the current one compared.
+        from ..envbuild.rebuild import execute_rebuilt
+
+        return execute_rebuilt(prep, options, on_event, executor, execute_prepared)
     from ..compare import CompareOptions, cell_policy
     from ..execute.engine import KernelStartFailed
     from ..record.secrets import Scrubber
@@ -210,10 +256,10 @@ def execute_prepared(
     )
     if prep.baseline is not None and options.against is not None:
         report.baseline = "against"
-    drift = _drift(prep, options.env) if options.check_drift else None
-    if drift is not None:
-        report.drift = scrubber.json(drift.to_dict())
-        report.warnings.extend(str(line) for line in drift.summary_lines())
+    # On workers elsewhere, the environment that counts is the one their kernel ran in.
+    remote = executor is not None and executor.remote
+    drift = _drift(prep, options.env) if options.check_drift and not remote else None
+    _record_drift(report, drift, scrubber)
     cells = prep.nb.get("cells", [])
     code_cells = [i for i, c in enumerate(cells) if c.get("cell_type") == "code"]
     emit(make_event("notebook-started", notebook=name, cells=len(code_cells), runs=options.runs))
@@ -235,6 +281,9 @@ def execute_prepared(
         emit(_finished(report))
         return report
     report.run_durations = [run.duration for run in runs]
+    if options.check_drift and remote:
+        drift = _worker_drift(prep, runs, report)
+        _record_drift(report, drift, scrubber)
     stderr = [run.kernel_stderr for run in runs if run.kernel_stderr.strip()]
     if stderr:
         report.kernel_stderr = stderr[-1]
@@ -305,7 +354,10 @@ def verify_paths(
             with lock:
                 on_event(event)
 
-    inline = chosen in (None, "local") and not address
+    shipping = options.ship_inputs or bool(options.include)
+    inline = chosen in (None, "local") and not address and not shipping
+    where = chosen if isinstance(chosen, str) else getattr(chosen, "name", "local")
+    emit(make_event("batch-started", notebooks=len(prepared), executor=where or "local"))
     if inline and (width <= 1 or len(prepared) == 1):
         reports = [execute_prepared(p, options, emit) for p in prepared]
         return VerifyReport(notebooks=reports, duration=time.monotonic() - started)
@@ -314,7 +366,14 @@ def verify_paths(
     else:
         owned = True
         start = prepared[0].path.parent
-        pool_of = make_executor(chosen, jobs=width, scheduler=address, start=start)
+        pool_of = make_executor(
+            chosen,
+            jobs=width,
+            scheduler=address,
+            start=start,
+            ship_inputs=options.ship_inputs,
+            include=options.include,
+        )
     try:
         reports = _verify_on(pool_of, prepared, options, emit, max(1, width))
     finally:

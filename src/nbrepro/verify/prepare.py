@@ -21,6 +21,7 @@ from ..optionspec import mention
 from .model import VerifyOptions, jsonable
 
 if TYPE_CHECKING:
+    from ..envbuild.rebuild import RebuildPlan
     from ..execute.kernels import ResolvedKernel
 
 
@@ -39,6 +40,8 @@ class PreparedNotebook:
     cwd: Path
     warnings: list[str] = field(default_factory=list)
     output_path: Path | None = None
+    #: The rebuilt recorded environment to verify in (``rebuild_env``), else ``None``.
+    rebuilt: RebuildPlan | None = None
 
     @property
     def kernel_name(self) -> str:
@@ -106,6 +109,17 @@ def prepare_notebook(path: Path, options: VerifyOptions) -> PreparedNotebook:
         kernel = resolve_kernel(original, options.kernel)
     except NbreproError as exc:
         raise _prefixed(path, exc) from None
+    rebuilt = None
+    if options.rebuild_env != "off":
+        from ..envbuild.rebuild import plan_rebuild
+
+        try:
+            rebuilt, fallback = plan_rebuild(
+                original, kernel, options.rebuild_env, options.provenance
+            )
+        except NbreproError as exc:
+            raise _prefixed(path, exc) from None
+        warnings.extend([fallback] if fallback else [])
     baseline: dict[str, Any] | None = original
     if options.against is not None:
         baseline = read_notebook(options.against)
@@ -162,6 +176,7 @@ def prepare_notebook(path: Path, options: VerifyOptions) -> PreparedNotebook:
         cwd=Path(cwd),
         warnings=warnings,
         output_path=output_path,
+        rebuilt=rebuilt,
     )
 
 

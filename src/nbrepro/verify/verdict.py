@@ -127,6 +127,26 @@ def cell_execution_failure(
     return "never ran"
 
 
+#: How a reason says each failing cell status, for one cell and for several.
+_FAILING_WORDS = {
+    "mismatch": ("differs", "differ"),
+    "nondeterministic": ("is nondeterministic", "are nondeterministic"),
+    "error": ("raised an error", "raised an error"),
+    "not-run": ("did not run", "did not run"),
+}
+
+
+def _failing_counts(counts: Mapping[str, int], total: int) -> str:
+    """``2 of 4 code cells differ, 1 raised an error``: the failing statuses in plain words."""
+    parts: list[str] = []
+    for status, (one, many) in _FAILING_WORDS.items():
+        n = counts.get(status, 0)
+        if n:
+            lead = f"{n} of {total} code cells" if not parts else f"{n}"
+            parts.append(f"{lead} {one if n == 1 else many}")
+    return ", ".join(parts)
+
+
 def notebook_verdict(
     cells: Sequence[JudgedCell], runs: Sequence[ExecutionFacts], baseline: str
 ) -> tuple[str, str]:
@@ -151,12 +171,7 @@ def notebook_verdict(
     for cell in cells:
         counts[cell.status] = counts.get(cell.status, 0) + 1
     if any(c.status in FAILING_CELL_STATUSES for c in cells):
-        parts = [
-            f"{counts[s]} {s}"
-            for s in ("mismatch", "nondeterministic", "error", "not-run")
-            if counts.get(s)
-        ]
-        return NOT_REPRODUCED, f"{', '.join(parts)} of {len(cells)} code cells"
+        return NOT_REPRODUCED, _failing_counts(counts, len(cells))
     checked = counts.get("ok", 0)
     if baseline == "none":
         basis = f"{len(runs)} runs agree"

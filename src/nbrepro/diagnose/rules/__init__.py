@@ -7,6 +7,9 @@ here in priority order, and each declares its rules in order, so :data:`~..regis
 
 1. what the run shows: ``kernel-died``, ``timeout``; what the error names: ``missing-module``,
    ``missing-file``, ``upstream-failed`` (:mod:`.outcome`);
+1b. library releases: ``api-removed`` (the error names a removed symbol), ``library-drift``
+   (:mod:`.library`); the difference itself: ``timing``, ``ordering``, and the stored counts:
+   ``rerun-accumulation`` (:mod:`.outputs`);
 2. recorded provenance: ``code-edited``, ``input-changed``, ``environment-changed``
    (:mod:`.recorded`);
 3. where the names came from: ``execution-order``, ``hidden-state`` (:mod:`.order`);
@@ -22,10 +25,12 @@ from __future__ import annotations
 # Importing a module registers its rules: the imports are in priority order, not sorted.
 # isort: off
 from . import outcome
+from . import library
+from . import outputs
 from . import recorded
 from . import order
 from . import variation
 
 # isort: on
 
-__all__ = ["order", "outcome", "recorded", "variation"]
+__all__ = ["library", "order", "outcome", "outputs", "recorded", "variation"]

@@ -117,7 +117,8 @@ def environment_changed(cell: FailingCell) -> Claims:
     subject, first = touched[0]
     yield Cause(
         "environment-changed",
-        f"depends on {subject}, which changed since it ran ({first.message})",
+        f"environment drift suspected: depends on {subject}, which changed since it ran "
+        f"({first.message})",
         STRENGTH["imported"],
         [evidence for _, evidence in touched],
         remedy=environment_remedy([evidence for _, evidence in touched]),

@@ -13,6 +13,18 @@ from ..registry import Claims, rule
 _NOTE_RUNS = f"1 run (pass {mention('runs', 2)} to check determinism)"
 
 
+def _stored_error_differs(cell: FailingCell) -> bool:
+    """The cell raised the exception its stored outputs show, with another value."""
+    o = cell.outcome
+    return o.status == "error" and any(
+        isinstance(out, dict)
+        and out.get("output_type") == "error"
+        and out.get("ename") == o.error_name
+        and out.get("evalue") != o.error_value
+        for out in cell.stored.get("outputs") or []
+    )
+
+
 @rule("nondeterminism")
 def nondeterminism(cell: FailingCell) -> Claims:
     """Fresh runs disagree; or, with one run, the code visibly varies from run to run."""
@@ -36,7 +48,7 @@ def nondeterminism(cell: FailingCell) -> Claims:
         strength = STRENGTH["runs-differ"]
         yield Cause("nondeterminism", summary, strength, evidence, steady_remedy(evidence))
         return
-    if o.status != "mismatch":
+    if o.status != "mismatch" and not _stored_error_differs(cell):
         return
     if book.runs > 1:
         yield f"determinism: {book.runs} fresh runs agree"

@@ -1,0 +1,353 @@
+"""End to end (issue 17, part A): the panel's counts, never-run last cells, dependents and the
+actions on findings, the environment view (narrow sidebar, fix commands, requirements, the
+saved file's recording), stale results, restore and focus, cancelled and recorded-environment
+verifications, and dark-theme contrast of every status colour. One server, one browser."""
+
+from __future__ import annotations
+
+import json
+import time
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nbrepro.record.environment import snapshot
+
+from .panel_helpers import (
+    CELL,
+    code,
+    contrast,
+    nbrepro_errors,
+    open_notebook,
+    open_panel,
+    run_cell,
+    use_theme,
+    write_notebook,
+)
+
+pytestmark = pytest.mark.slow
+
+FAKE = "nbrepro-fake-package"
+SERVER_VERDICT = (
+    "document.querySelector('#nbrepro-panel .nbrepro-verdict')?.dataset.source !== undefined"
+    " && document.querySelector('#nbrepro-panel .nbrepro-verdict').dataset.source !== 'live-only'"
+)
+
+
+def _with_environment(root: Path, name: str) -> None:
+    """Give the notebook a recorded environment: this Python, ipykernel, and a package that is
+    not installed (environment drift: an info finding, a fix command)."""
+    env = snapshot()
+    env["packages"] = {"ipykernel": version("ipykernel"), FAKE: "1.0"}
+    env["packages_scope"] = "imported"
+    env.pop("packages_digest", None)
+    path = root / name
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    nb["metadata"]["nbrepro"] = {"schema_version": 1, "environment": env}
+    path.write_text(json.dumps(nb), encoding="utf-8")
+
+
+def _group_ids(panel: Any, kind: str) -> list[str | None]:
+    items = panel.locator(f".nbrepro-group[data-kind='{kind}'] .nbrepro-item")
+    return [items.nth(i).get_attribute("data-key").split("|")[1] for i in range(items.count())]
+
+
+def test_counts_never_run_dependents_actions_and_the_environment_view(
+    lab_server: Any, browser: Any, tmp_path: Path
+) -> None:
+    name = write_notebook(
+        lab_server.root, "defects_live.ipynb",
+        [code("a = 1", 1, id="defa"), code("b = a + 1", 2, id="defb"),
+         code("print(b)", 3, id="useb"), code("z = 9", id="last")],
+    )  # fmt: skip
+    _with_environment(lab_server.root, name)
+    errors: list[str] = []
+    page = open_notebook(browser, lab_server, name, errors)
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=lab_server.url)
+    panel = open_panel(page)
+    page.wait_for_function(SERVER_VERDICT, timeout=15_000)
+    panel.locator(".nbrepro-group[data-kind='env-drift']").wait_for(timeout=30_000)
+
+    # Defect 10: a never-run last cell is flagged.
+    assert _group_ids(panel, "never-run") == ["last"]
+    # Defect 8: problems and notes are counted apart, and notes look like notes.
+    assert panel.locator(".nbrepro-findings-count").inner_text() == "1 problem, 1 note"
+    note = panel.locator(".nbrepro-group[data-kind='env-drift'] .nbrepro-item").first
+    assert note.get_attribute("data-severity") == "info"
+    assert note.locator(".nbrepro-note-label").inner_text() == "Note"
+    assert FAKE in note.inner_text()
+
+    # Defect 4: the environment table fits the default sidebar, "Now" column included.
+    table = panel.locator(".nbrepro-env-table")
+    table.wait_for(timeout=5_000)
+    fit = panel.evaluate(
+        """node => {
+            const t = node.querySelector('.nbrepro-env-table');
+            const box = node.getBoundingClientRect();
+            const cells = [...t.querySelectorAll('td')].map(td => td.getBoundingClientRect());
+            return {
+                panel: [node.scrollWidth, node.clientWidth],
+                table: [t.scrollWidth, t.clientWidth],
+                right: Math.max(...cells.map(c => c.right)), edge: box.right,
+                padding: getComputedStyle(node).paddingRight,
+            };
+        }"""
+    )
+    assert fit["panel"][0] <= fit["panel"][1], fit
+    assert fit["table"][0] <= fit["table"][1], fit
+    assert fit["right"] <= fit["edge"], fit
+    assert fit["padding"] == "12px", fit
+    row = table.locator("tr.nbrepro-differs", has_text=FAKE)
+    assert row.locator("td").nth(0).inner_text() == "1.0"
+    assert row.locator("td").nth(1).inner_text() == "—"
+
+    # Copy the fix commands; export the requirements (nbrepro env export's file).
+    panel.locator(".nbrepro-copy-fix").click()
+    panel.locator(".nbrepro-copy-feedback", has_text="Copied.").wait_for(timeout=5_000)
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied == f'pip install "{FAKE}==1.0"\n'
+    with page.expect_download() as info:
+        panel.locator(".nbrepro-export-requirements").click()
+    download = info.value
+    assert download.suggested_filename == "defects_live-requirements.txt"
+    lines = Path(download.path()).read_text().splitlines()
+    assert f"{FAKE}==1.0" in lines and lines[0].startswith("# generated by nbrepro")
+
+    # Dependents: re-run the first cell, edit it: the cells that read `a` (and `b`) depend on it.
+    run_cell(page, 0, 1)
+    page.locator(CELL).nth(0).locator(".cm-content").click()
+    page.keyboard.press("End")
+    page.keyboard.type("0")
+    page.keyboard.press("Escape")
+    panel.locator(".nbrepro-group[data-kind='dependent']").wait_for(timeout=10_000)
+    assert _group_ids(panel, "stale") == ["defa"]
+    assert _group_ids(panel, "dependent") == ["defb", "useb"]
+    messages = panel.locator(".nbrepro-group[data-kind='dependent'] .nbrepro-item-message")
+    assert (
+        messages.nth(0).inner_text().startswith("Cell 2 depends on cell 1, which changed (uses a).")
+    )
+    assert "through cell 2" in messages.nth(1).inner_text()
+    assert page.locator(CELL).nth(1).get_attribute("data-nbrepro-kinds") == "dependent"
+
+    # Filter by kind.
+    panel.locator(".nbrepro-filter").select_option("dependent")
+    assert panel.locator(".nbrepro-group").count() == 1
+    panel.locator(".nbrepro-filter").select_option("all")
+    assert panel.locator(".nbrepro-group").count() > 1
+
+    # "Re-run affected cells" runs the edited cell and its dependents, in notebook order.
+    rerun = panel.locator(".nbrepro-rerun-affected")
+    assert rerun.get_attribute("data-cells") == "defa defb useb"
+    rerun.click()
+    for index, count in ((0, 2), (1, 3), (2, 4)):
+        page.locator(CELL).nth(index).locator(".jp-InputPrompt", has_text=f"[{count}]").wait_for(
+            timeout=30_000
+        )
+    assert "11" in page.locator(CELL).nth(2).locator(".jp-OutputArea-output").inner_text()
+    panel.locator(".nbrepro-group[data-kind='dependent']").wait_for(
+        state="detached", timeout=10_000
+    )
+
+    # Dismiss a finding: kept in the notebook's metadata, shown as dismissed, not counted.
+    item = panel.locator(".nbrepro-group[data-kind='never-run'] .nbrepro-item")
+    item.locator(".nbrepro-dismiss").click()
+    panel.locator(".nbrepro-item[data-dismissed='true']").wait_for(timeout=10_000)
+    assert panel.locator(".nbrepro-findings-count").inner_text() == "0 problems, 1 note"
+    page.locator(CELL).nth(3).locator(".nbrepro-badge").wait_for(state="detached", timeout=5_000)
+    page.keyboard.press("Control+s")
+    deadline = time.monotonic() + 15
+    saved: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        saved = json.loads((lab_server.root / name).read_text(encoding="utf-8"))
+        if "nbrepro_panel" in saved["metadata"]:
+            break
+        time.sleep(0.2)
+    assert saved["metadata"]["nbrepro_panel"] == {"dismissed": ["never-run|last|"]}
+
+    # Dark theme: every status colour of the panel, markers and status bar at >= 4.5:1.
+    use_theme(page, "JupyterLab Dark")
+    panel.evaluate(
+        """node => {
+            const list = document.createElement('ul');
+            list.className = 'nbrepro-verify-cells nbrepro-contrast-probe';
+            for (const s of ['reproduced', 'differs', 'failed', 'nondeterministic',
+                             'not-started', 'stopped']) {
+                const li = document.createElement('li');
+                li.className = 'nbrepro-verify-cell nbrepro-cell-' + s;
+                li.innerHTML = '<span class="nbrepro-verify-status">' + s + '</span>';
+                list.append(li);
+            }
+            for (const o of ['succeeded', 'failed']) {
+                const p = document.createElement('p');
+                p.className = 'nbrepro-outcome-' + o;
+                p.textContent = o;
+                list.append(p);
+            }
+            const e = document.createElement('p');
+            e.className = 'nbrepro-error';
+            e.textContent = 'error';
+            list.append(e);
+            const n = document.createElement('p');
+            n.innerHTML = '<span class="nbrepro-note-label">Note</span>';
+            list.append(n);
+            node.append(list);
+        }"""
+    )
+    probes = panel.locator(
+        ".nbrepro-contrast-probe .nbrepro-verify-status, .nbrepro-contrast-probe p:not(:has(span)),"
+        " .nbrepro-contrast-probe .nbrepro-note-label"
+    )
+    ratios = {probes.nth(i).inner_text(): contrast(probes.nth(i)) for i in range(probes.count())}
+    ratios["status bar"] = contrast(page.locator(".nbrepro-status"))
+    low = {k: round(v, 2) for k, v in ratios.items() if v < 4.5}
+    assert not low, low
+    use_theme(page, "JupyterLab Light")
+    page.close()
+    assert not nbrepro_errors(errors), errors
+
+
+def test_the_environment_view_reads_the_saved_file_and_server_findings_say_when_they_lag(
+    lab_server: Any, browser: Any
+) -> None:
+    name = write_notebook(
+        lab_server.root, "defects_saved.ipynb",
+        [code("x = 1", id="first"), code("print(not_defined_anywhere)", id="undefined")],
+    )  # fmt: skip
+    errors: list[str] = []
+    page = open_notebook(browser, lab_server, name, errors)
+    panel = open_panel(page)
+    page.wait_for_function(SERVER_VERDICT, timeout=15_000)
+    summary = panel.locator(".nbrepro-environment summary .nbrepro-count")
+    assert summary.inner_text() == "not recorded"
+    server_item = panel.locator(".nbrepro-group .nbrepro-item[data-origin='server']").first
+    server_item.wait_for(timeout=10_000)
+    assert server_item.locator(".nbrepro-as-saved").count() == 0
+
+    # Defect 9: with unsaved changes, the server's findings (of the saved file) say so.
+    page.locator(CELL).nth(1).locator(".cm-content").click()
+    page.keyboard.press("End")
+    page.keyboard.type("  # edited")
+    page.keyboard.press("Escape")
+    panel.locator(".nbrepro-as-saved").first.wait_for(timeout=10_000)
+    assert "as of the last save" in server_item.inner_text()
+
+    # Defect 3: run, save (the server merges the recording into the file), Refresh: the view
+    # shows the recorded environment without a page reload.
+    run_cell(page, 0, 1)
+    page.keyboard.press("Control+s")
+    panel.locator(".nbrepro-as-saved").first.wait_for(state="detached", timeout=15_000)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        saved = json.loads((lab_server.root / name).read_text(encoding="utf-8"))
+        if (saved["metadata"].get("nbrepro") or {}).get("environment"):
+            break
+        time.sleep(0.3)
+    else:
+        pytest.fail("the server recorded no environment on save")
+    panel.locator(".nbrepro-refresh").click()
+    page.wait_for_function(
+        "document.querySelector('#nbrepro-panel .nbrepro-environment summary .nbrepro-count')"
+        "?.textContent !== 'not recorded'",
+        timeout=15_000,
+    )
+    assert panel.locator(".nbrepro-env-table tbody tr").count() > 0
+    page.close()
+    assert not nbrepro_errors(errors), errors
+
+
+def test_the_panel_is_restored_after_a_reload_and_takes_the_focus(
+    lab_server: Any, browser: Any
+) -> None:
+    name = write_notebook(lab_server.root, "defects_restore.ipynb", [code("x = 1")])
+    errors: list[str] = []
+    page = open_notebook(browser, lab_server, name, errors)
+    # Defect 7: opened from the palette, the panel has the focus (not the notebook).
+    page.locator(CELL).first.locator(".jp-InputPrompt").click(position={"x": 8, "y": 4})
+    page.keyboard.press("Control+Shift+C")
+    page.keyboard.type("Show Reproducibility Panel")
+    page.locator(".lm-CommandPalette-item.lm-mod-active").wait_for(timeout=10_000)
+    page.keyboard.press("Enter")
+    page.locator("#nbrepro-panel").wait_for(state="visible", timeout=10_000)
+    page.wait_for_function(
+        "document.querySelector('#nbrepro-panel').contains(document.activeElement)",
+        timeout=5_000,
+    )
+    # The workspace is saved shortly after a layout change; then a reload restores the panel.
+    page.wait_for_timeout(1500)
+    page.goto(f"{lab_server.url}lab/tree/{name}?token={lab_server.token}")
+    page.wait_for_selector(CELL, timeout=60_000)
+    page.locator("#nbrepro-panel").wait_for(state="visible", timeout=15_000)
+    page.close()
+    assert not nbrepro_errors(errors), errors
+
+
+def test_a_cancelled_verification_lists_the_cells_that_never_started_and_recorded_env_verify(
+    lab_server: Any, browser: Any
+) -> None:
+    name = write_notebook(
+        lab_server.root, "defects_cancel.ipynb",
+        [code("import time", id="imp"), code("time.sleep(60)", id="sleep"),
+         code("x = 1", id="after1"), code("y = 2", id="after2")],
+    )  # fmt: skip
+    # Defect 1: a recording made with Python 3.10 and ipykernel of another major version.
+    path = lab_server.root / name
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    env = snapshot()
+    major = int(version("ipykernel").split(".")[0])
+    env["python"]["version"] = "3.10.0"
+    env["packages"] = {"ipykernel": f"{major - 1}.0.0"}
+    env["packages_scope"] = "imported"
+    env.pop("packages_digest", None)
+    nb["metadata"]["nbrepro"] = {"schema_version": 1, "environment": env}
+    path.write_text(json.dumps(nb), encoding="utf-8")
+    errors: list[str] = []
+    page = open_notebook(browser, lab_server, name, errors)
+    panel = open_panel(page)
+    verdict = panel.locator(".nbrepro-verdict[data-verdict='not-reproducible']")
+    verdict.wait_for(timeout=30_000)
+    reason = verdict.locator(".nbrepro-verdict-summary").inner_text()
+    assert "Python changed from 3.10.0" in reason, reason
+    assert f"ipykernel changed from {major - 1}.0.0" in reason, reason
+    assert page.locator(".nbrepro-status").inner_text() == "nbrepro: Not reproducible"
+    panel.locator(".nbrepro-verify-start").click()
+    panel.locator(".nbrepro-verify-cell[data-cell-id='sleep'][data-status='running']").wait_for(
+        timeout=60_000
+    )
+    panel.locator(".nbrepro-verify-cancel").click()
+    result = panel.locator(".nbrepro-verify-result[data-state='cancelled']")
+    result.wait_for(timeout=30_000)
+    never = result.locator(".nbrepro-verify-cell[data-status='not-started']")
+    never.first.wait_for(timeout=10_000)
+    assert [never.nth(i).get_attribute("data-cell-id") for i in range(never.count())] == [
+        "after1",
+        "after2",
+    ]
+    assert never.first.locator(".nbrepro-verify-status").inner_text() == "never started"
+
+    # "Verify in recorded environment" asks for rebuild_env "require"; whatever the server
+    # answers is shown as it is: a job, or its error.
+    with page.expect_response(
+        lambda r: r.url.split("?")[0].endswith("/nbrepro/api/verify") and r.request.method == "POST"
+    ) as info:
+        panel.locator(".nbrepro-verify-recorded").click()
+    response = info.value
+    sent = json.loads(response.request.post_data or "{}")
+    assert sent["options"]["rebuild_env"] == "require"
+    if response.status >= 400:
+        message = response.json().get("message", "")
+        assert message
+        error = panel.locator(".nbrepro-verify .nbrepro-error")
+        error.wait_for(timeout=10_000)
+        assert message in error.inner_text()
+    else:
+        job = response.json()
+        panel.locator(".nbrepro-verify-result").wait_for(timeout=10_000)
+        if job.get("state") in ("queued", "running"):
+            panel.locator(".nbrepro-verify-cancel").click()
+            panel.locator(".nbrepro-verify-result[data-state='running']").wait_for(
+                state="detached", timeout=30_000
+            )
+    page.close()
+    assert not nbrepro_errors(errors), errors
