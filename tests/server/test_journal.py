@@ -104,10 +104,11 @@ def test_openapi_document_is_valid_and_covers_every_route():
     spec = yaml.safe_load((Path(__file__).parents[2] / "docs" / "openapi.yaml").read_text())
     validate(spec)
     documented = set(spec["paths"])
+    import re
+
     for route, _handler in ROUTES:
-        path = "/" + route.replace("(?P<job_id>[A-Za-z0-9_-]+)", "{job_id}").replace(
-            "(?P<run_id>[^/]+)", "{run_id}"
-        )
+        # Every named group of a route is a path parameter: (?P<run_a>[^/]+) -> {run_a}.
+        path = "/" + re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", route)
         assert path in documented, path
 
 
