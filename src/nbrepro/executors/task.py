@@ -113,7 +113,7 @@ class TaskCancelled(Exception):
     """A task cancelled (Ctrl-C on the client) before it started on this worker."""
 
 
-def _worker_environment(kernel_name: str) -> dict[str, Any] | None:
+def worker_environment(kernel_name: str) -> dict[str, Any] | None:
     """The environment of kernel ``kernel_name`` as this worker starts it (cached per
     interpreter by :mod:`nbrepro.record.kernelenv`); ``None`` when it cannot be read."""
     try:
@@ -147,7 +147,7 @@ def run_remote(request: ExecuteRequest) -> ExecutionResult:
     result.ran_on = {
         **worker_info(),
         **result.ran_on,
-        "environment": _worker_environment(result.kernel_name),
+        "environment": worker_environment(result.kernel_name),
     }
     return result
 
