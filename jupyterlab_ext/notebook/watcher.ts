@@ -191,8 +191,9 @@ export class NotebookWatcher implements IDisposable {
 
   /**
    * An executed copy of a verification is marked as such on its tab ("(verified copy)", drawn
-   * by CSS) and in its caption. The tab's label is left alone: a document's label is its file
-   * name, and JupyterLab renames the file when the label changes.
+   * by CSS; the panel names the original). The tab's label and caption are JupyterLab's: a
+   * document's label is its file name (JupyterLab renames the file when it changes) and its
+   * caption gives the path.
    */
   private _labelCopy(original: string | undefined): void {
     if (original === undefined) {
@@ -202,7 +203,6 @@ export class NotebookWatcher implements IDisposable {
     if (!classes.includes('nbrepro-verified-copy')) {
       this.panel.title.className = [...classes, 'nbrepro-verified-copy'].join(' ');
     }
-    this.panel.title.caption = `Executed copy of ${original}, kept by a verification (${this.path})`;
   }
 
   private _rememberSaved(): void {
