@@ -241,7 +241,8 @@ def test_kill_9_of_a_sweeps_parent_leaves_no_process_and_writes_no_bundle(tmp_pa
     )
     try:
         deadline = time.monotonic() + 150
-        while len(list(root.glob("started-*"))) < 2:
+        # Both kernels have written their pid (a file can be seen before its text is in it).
+        while len([p for p in root.glob("started-*") if p.read_text().strip()]) < 2:
             assert proc.poll() is None, "the sweep ended before its first two points started"
             assert time.monotonic() < deadline, "the first two points did not start"
             time.sleep(0.05)
