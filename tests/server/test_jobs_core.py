@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 
 from nbrepro.jobs import JobManager, JobQueueFull
-from nbrepro.jobs.processes import descendants
 from nbrepro.jobs.request import JobRequest, decode_value, encode_value, read_request, write_request
 from nbrepro.notebook_io import read_notebook, write_notebook
+from nbrepro.processes import descendants
 from nbrepro.record.secrets import REDACTED
 from nbrepro.verify.options import VERIFY_OPTIONS
 from tests.kernel_session import new_notebook

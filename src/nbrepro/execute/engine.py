@@ -544,7 +544,7 @@ async def _start_kernel(
     # Any kernel dies with this process, kill -9 included (ipykernel also watches its parent,
     # other kernels may not): the kernel runs in a session of its own, out of reach of the
     # terminal's Ctrl-C.
-    from ..jobs.processes import parent_death_preexec
+    from ..processes import parent_death_preexec
 
     try:
         await km.start_kernel(

@@ -46,9 +46,9 @@ from typing import Any
 
 from ..errors import InputError, NbreproError, NotebookNotFound
 from ..notebook_io import read_notebook
+from ..processes import descendants, parent_death_preexec, signal_family
 from .job import CANCELLED, ERROR, QUEUED, RUNNING, TIMEOUT, Job
 from .ledger import WORKDIR_PREFIX, JobLedger
-from .processes import descendants, parent_death_preexec, signal_family
 from .request import RUN, VERIFY, JobRequest, encode_value, write_request
 from .retention import bounded, json_size, summarize_result, summarize_value
 

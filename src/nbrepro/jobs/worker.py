@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EXIT_FAILED, EXIT_OK, InputError, NbreproError
-from .processes import descendants, signal_family
+from ..processes import descendants, signal_family
 from .request import (
     EXIT_BUDGET,
     EXIT_INTERNAL,

@@ -1,5 +1,5 @@
-"""Process plumbing of jobs: a worker dies with its parent, and a job's processes are found and
-signalled as one family.
+"""Process plumbing shared by the engine (kernels) and jobs (workers): a child dies with its
+parent, and a job's processes are found and signalled as one family.
 
 * :func:`parent_death_preexec` — a ``preexec_fn`` that makes the child receive SIGTERM when the
   parent dies (Linux ``prctl(PR_SET_PDEATHSIG)``), kill -9 included;
